@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("mock-host: not implemented yet");
+    std::process::exit(2);
+}

@@ -1,0 +1,1 @@
+//! Route 3: an ephemeral cluster from local PostgreSQL binaries. STUB.

@@ -1,0 +1,211 @@
+//! Hosts under test.
+//!
+//! A [`HostTarget`] knows how to bring one kind of host up on loopback against
+//! the run's database and hand back a [`RunningHost`]: where it listens, what
+//! version and deployment mode it runs, and how to stop it. Everything that
+//! happens *after* the host is healthy (auth bootstrap, world, plugin install,
+//! scenarios) is common to all targets and lives elsewhere.
+//!
+//! Host specs on the command line:
+//! - `paperclip@VERSION`: install `paperclipai@VERSION` from npm (cached) and start it;
+//! - `url=http://127.0.0.1:PORT`: a host that is already running;
+//! - `mock`: the bundled Rust mock host.
+
+pub mod external;
+pub mod paperclip;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use futures::future::BoxFuture;
+
+use crate::error::{Error, Result};
+use crate::process::HostProcess;
+
+/// The deployment mode of the host under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentMode {
+    /// No credentials means the local board, an instance admin.
+    LocalTrusted,
+    /// Sessions, board API keys and agent keys; no credentials means nobody.
+    Authenticated,
+}
+
+impl DeploymentMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentMode::LocalTrusted => "local_trusted",
+            DeploymentMode::Authenticated => "authenticated",
+        }
+    }
+}
+
+impl FromStr for DeploymentMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "local_trusted" => Ok(DeploymentMode::LocalTrusted),
+            "authenticated" => Ok(DeploymentMode::Authenticated),
+            other => Err(Error::Usage(format!(
+                "unknown deployment mode '{other}': use local_trusted or authenticated"
+            ))),
+        }
+    }
+}
+
+/// A parsed `--host` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSpec {
+    /// The real Paperclip server from npm at this version.
+    Paperclip { version: String },
+    /// An already-running host at this base URL.
+    Url { base_url: String },
+    /// The bundled mock host, with optional defects switched on.
+    Mock { defects: Vec<String> },
+}
+
+impl FromStr for HostSpec {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if let Some(version) = s.strip_prefix("paperclip@") {
+            let ok = !version.is_empty()
+                && version
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !ok {
+                return Err(Error::Usage(format!(
+                    "'{s}' is not a valid host: the version after 'paperclip@' must look like 2026.707.0"
+                )));
+            }
+            return Ok(HostSpec::Paperclip {
+                version: version.to_string(),
+            });
+        }
+        if let Some(url) = s.strip_prefix("url=") {
+            let parsed = url::Url::parse(url).map_err(|e| {
+                Error::Usage(format!("'{url}' is not a valid URL ({e}): use url=http://127.0.0.1:PORT"))
+            })?;
+            if parsed.scheme() != "http" && parsed.scheme() != "https" {
+                return Err(Error::Usage(format!(
+                    "'{url}' must be an http:// URL, e.g. url=http://127.0.0.1:3100"
+                )));
+            }
+            return Ok(HostSpec::Url {
+                base_url: url.trim_end_matches('/').to_string(),
+            });
+        }
+        if s == "mock" || s.starts_with("mock:") {
+            let mut defects = Vec::new();
+            if let Some(rest) = s.strip_prefix("mock:") {
+                for part in rest.split(',').filter(|p| !p.is_empty()) {
+                    match part.strip_prefix("defect=") {
+                        Some(name) if !name.is_empty() => defects.push(name.to_string()),
+                        _ => {
+                            return Err(Error::Usage(format!(
+                                "'{part}' in '{s}' is not understood: use mock:defect=NAME[,defect=NAME]"
+                            )))
+                        }
+                    }
+                }
+            }
+            return Ok(HostSpec::Mock { defects });
+        }
+        Err(Error::Usage(format!(
+            "unknown host '{s}': use paperclip@VERSION, url=http://127.0.0.1:PORT or mock"
+        )))
+    }
+}
+
+/// What a target needs to start a host for one run.
+pub struct StartContext<'a> {
+    /// The run's private directory; the host's HOME, cwd and logs go below it.
+    pub run_dir: &'a Path,
+    /// Cache shared across runs (npm installs of hosts and node).
+    pub cache_dir: &'a Path,
+    /// The run's own database, created for this run and dropped after it.
+    pub database_url: Option<&'a str>,
+    /// The deployment mode to start the host in.
+    pub mode: DeploymentMode,
+    /// Port to bind on 127.0.0.1; `None` picks a free one.
+    pub port: Option<u16>,
+    /// Where progress lines go.
+    pub progress: &'a crate::progress::Progress,
+}
+
+/// Identity of the host under test, as reported in the results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HostInfo {
+    /// `paperclip`, `url` or `mock`.
+    pub kind: String,
+    /// The version the host reports in `/api/health` (or the requested one).
+    pub version: Option<String>,
+}
+
+/// A host that is up and healthy.
+pub struct RunningHost {
+    pub info: HostInfo,
+    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:3107`.
+    pub base_url: String,
+    pub mode: DeploymentMode,
+    /// The database the host runs on, when the suite knows it (needed for DB
+    /// assertions and the authenticated-mode admin bootstrap).
+    pub database_url: Option<String>,
+    /// The node binary that runs the host; plugin preparation uses the same one.
+    pub node_bin: Option<PathBuf>,
+    /// The process the suite started, if any; `None` for `url=` hosts.
+    pub process: Option<HostProcess>,
+    /// Body of the `/api/health` answer that declared the host ready.
+    pub health: serde_json::Value,
+}
+
+impl RunningHost {
+    /// Stops whatever the suite started for this host (server, plugin workers,
+    /// agent adapter processes). A `url=` host is left alone.
+    pub async fn stop(mut self) -> Result<()> {
+        match self.process.take() {
+            Some(process) => process.stop().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// One kind of host the suite can run against.
+pub trait HostTarget: Send + Sync {
+    /// Short label for progress lines, e.g. `paperclip@2026.707.0`.
+    fn label(&self) -> String;
+
+    /// Whether the suite must provision a database for this target.
+    fn needs_database(&self) -> bool;
+
+    /// Brings the host up and waits until it is ready to serve.
+    fn start<'a>(&'a self, ctx: &'a StartContext<'a>) -> BoxFuture<'a, Result<RunningHost>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("paperclip@2026.707.0", HostSpec::Paperclip { version: "2026.707.0".into() })]
+    #[case("url=http://127.0.0.1:3100/", HostSpec::Url { base_url: "http://127.0.0.1:3100".into() })]
+    #[case("mock", HostSpec::Mock { defects: vec![] })]
+    #[case("mock:defect=a,defect=b", HostSpec::Mock { defects: vec!["a".into(), "b".into()] })]
+    fn parses_host_specs(#[case] input: &str, #[case] expected: HostSpec) {
+        assert_eq!(input.parse::<HostSpec>().unwrap(), expected);
+    }
+
+    #[rstest]
+    #[case("paperclip@")]
+    #[case("paperclip@1.0;rm")]
+    #[case("url=not a url")]
+    #[case("url=ftp://127.0.0.1")]
+    #[case("mock:bogus")]
+    #[case("real")]
+    fn rejects_bad_host_specs(#[case] input: &str) {
+        let err = input.parse::<HostSpec>().unwrap_err();
+        assert!(matches!(err, Error::Usage(_)), "{err}");
+    }
+}
