@@ -4,12 +4,33 @@
 //! from npm, an already-running one, or the bundled mock host), bootstraps a
 //! world over REST, installs the smoke plugin, runs data-driven scenarios and
 //! reports one result per check.
+//!
+//! Module map, in the order a run uses them:
+//! - [`postgres`]: a server and a database per run;
+//! - [`target`]: the hosts under test, behind [`target::HostTarget`];
+//! - [`process`]: processes the suite starts and how they are all stopped;
+//! - [`client`], [`exchange`]: HTTP calls, recorded for reports;
+//! - [`world`]: companies, agents, keys and issue fixtures over REST;
+//! - [`plugin`]: preparing and installing the plugin under test;
+//! - [`scenario`]: checks as data, and the runner;
+//! - [`check`], [`report`]: results and their renderings;
+//! - [`run`]: one run from start to teardown.
 
+pub mod check;
+pub mod cli;
+pub mod client;
+pub mod db;
 pub mod error;
+pub mod exchange;
 pub mod health;
+pub mod plugin;
 pub mod postgres;
 pub mod process;
 pub mod progress;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod target;
+pub mod world;
 
 pub use error::{Error, Result};

@@ -1,3 +1,161 @@
-fn main() {
-    println!("conformance: under construction");
+//! `conformance`: the command-line entry point.
+//!
+//! Exit codes: 0 when every must-level check passed, 1 when a check failed,
+//! 2 when the run itself could not be set up (with one sentence saying why).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use conformance::cli::{default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs};
+use conformance::postgres::PostgresOptions;
+use conformance::progress::{colors_enabled, Progress};
+use conformance::report::{human, json, junit};
+use conformance::run::{RunOptions, Session};
+use conformance::{Error, Result};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::List(args) => list(args),
+        Command::Run(args) => runtime.block_on(run(args)),
+    }
+}
+
+fn list(args: ListArgs) -> ExitCode {
+    let dir = args.scenarios.unwrap_or_else(default_scenarios_dir);
+    match conformance::scenario::load_dir(&dir) {
+        Ok(scenarios) => {
+            for s in scenarios {
+                let level = serde_json::to_value(s.level).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                println!("{:<44} {:<6} {}", s.id, level, s.title);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn options(args: &RunArgs) -> Result<RunOptions> {
+    let host = args.host.parse()?;
+    let mut repro = format!("cargo run --release -p conformance -- run --host {}", args.host);
+    if args.mode != "local_trusted" {
+        repro.push_str(&format!(" --mode {}", args.mode));
+    }
+    if let Some(p) = &args.plugin {
+        repro.push_str(&format!(" --plugin {}", p.display()));
+    }
+    Ok(RunOptions {
+        host,
+        host_text: args.host.clone(),
+        mode: args.mode.parse()?,
+        port: args.port,
+        plugin: args.plugin.clone().map(|p| p.canonicalize().unwrap_or(p)),
+        scenarios_dir: args.scenarios.clone().unwrap_or_else(default_scenarios_dir),
+        only: args.only.clone(),
+        postgres: PostgresOptions {
+            admin_url: args.database_url.clone().filter(|u| !u.is_empty()),
+            no_docker: args.no_docker,
+        },
+        host_database_url: args.host_database_url.clone(),
+        cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        keep_run_dir: args.keep_run_dir,
+        jobs: args.jobs,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        sdk_version: args.sdk_version.clone(),
+        repro_prefix: repro,
+    })
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let options = match options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let progress = Progress::stderr(args.quiet);
+    let human_out = args.format == Format::Human;
+    let color = colors_enabled(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let on_check = move |check: &conformance::check::CheckResult| {
+        let line = human::check_line(check, color);
+        if human_out {
+            println!("{line}");
+        } else {
+            // Keep stdout pure JSON; show progress on stderr instead.
+            eprintln!("{line}");
+        }
+    };
+
+    let mut session = Session::new(options);
+    let outcome = tokio::select! {
+        r = session.execute(&progress, &on_check) => r,
+        _ = shutdown_signal() => Err(Error::Interrupted),
+    };
+    if matches!(outcome, Err(Error::Interrupted)) {
+        progress.step("interrupted: tearing down");
+    }
+    let teardown_errors = session.teardown(&progress).await;
+    for e in &teardown_errors {
+        eprintln!("warning: teardown: {e}");
+    }
+
+    let report = match outcome {
+        Ok(report) => report,
+        Err(Error::Interrupted) => {
+            eprintln!("error: interrupted; everything the run started has been stopped");
+            return ExitCode::from(130);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut code = if report.failed() { 1 } else { 0 };
+    if let Some(path) = &args.junit {
+        if let Err(e) = std::fs::write(path, junit::render(&report)) {
+            eprintln!("error: writing the JUnit report to {}: {e}", path.display());
+            code = 2;
+        }
+    }
+    if let Some(path) = &args.json {
+        if let Err(e) = std::fs::write(path, json::render(&report)) {
+            eprintln!("error: writing the JSON report to {}: {e}", path.display());
+            code = 2;
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = match args.format {
+        Format::Human => write!(stdout, "{}", human::render(&report, color)),
+        Format::Json => writeln!(stdout, "{}", json::render(&report)),
+    };
+    ExitCode::from(code)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -1,0 +1,131 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Conformance suite for the Paperclip plugin orchestration host API.
+#[derive(Debug, Parser)]
+#[command(name = "conformance", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the checks against a host.
+    Run(RunArgs),
+    /// List the checks (scenario ids, levels and titles).
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Host under test: paperclip@VERSION, url=http://127.0.0.1:PORT or mock.
+    #[arg(long)]
+    pub host: String,
+
+    /// Deployment mode to start the host in (paperclip and mock hosts).
+    #[arg(long, default_value = "local_trusted", value_parser = ["local_trusted", "authenticated"])]
+    pub mode: String,
+
+    /// Port on 127.0.0.1 for the host (default: a free one). A busy port is an error.
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// Plugin package directory to install instead of the bundled smoke plugin.
+    #[arg(long)]
+    pub plugin: Option<PathBuf>,
+
+    /// Scenario directory (default: the repository's scenarios/).
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+
+    /// Run only these checks: an id, a prefix (`smoke.`), or `tag:NAME`. Repeatable.
+    #[arg(long)]
+    pub only: Vec<String>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+
+    /// Write a JUnit XML report to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+
+    /// Admin URL of a PostgreSQL server for the run's database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Do not try testcontainers even when a Docker daemon answers.
+    #[arg(long)]
+    pub no_docker: bool,
+
+    /// Database of a url= host, for row assertions.
+    #[arg(long, env = "CONFORMANCE_HOST_DATABASE_URL", hide_env_values = true)]
+    pub host_database_url: Option<String>,
+
+    /// Cache for npm installs of hosts and node (reused across runs).
+    #[arg(long, env = "CONFORMANCE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Keep the run directory (logs, plugin copy) instead of deleting it.
+    #[arg(long)]
+    pub keep_run_dir: bool,
+
+    /// Checks run at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+
+    /// Seconds before a request to the host counts as hung.
+    #[arg(long, default_value_t = 30)]
+    pub request_timeout: u64,
+
+    /// Install the plugin with this @paperclipai/plugin-sdk version.
+    #[arg(long)]
+    pub sdk_version: Option<String>,
+
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Scenario directory (default: the repository's scenarios/).
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+}
+
+/// The repository's scenario directory, found next to this crate at build
+/// time, else `./scenarios`.
+pub fn default_scenarios_dir() -> PathBuf {
+    let built = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
+    if built.is_dir() {
+        built.canonicalize().unwrap_or(built)
+    } else {
+        PathBuf::from("scenarios")
+    }
+}
+
+/// `$XDG_CACHE_HOME/paperclip-conformance`, else `~/.cache/paperclip-conformance`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("paperclip-conformance");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".cache").join("paperclip-conformance"),
+        None => std::env::temp_dir().join("paperclip-conformance-cache"),
+    }
+}

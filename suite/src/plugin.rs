@@ -1,0 +1,245 @@
+//! Preparing and installing the plugin under test.
+//!
+//! The plugin package (the bundled smoke plugin, or `--plugin PATH`) is copied
+//! into the run directory, its `@paperclipai/plugin-sdk` dependency is pinned
+//! to the host's version, `npm install` runs there with the host's node, and
+//! the host installs it by local path. The manifest facts the scenarios need
+//! (key, row id, namespace) come from the host's install answer.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::client::{Call, Credentials, HostClient};
+use crate::error::{Error, Result};
+use crate::scenario::vars::Vars;
+
+/// The SDK package plugins are written against.
+pub const SDK_PACKAGE: &str = "@paperclipai/plugin-sdk";
+
+/// A plugin package ready to install.
+pub struct PreparedPlugin {
+    /// The copy in the run directory.
+    pub dir: PathBuf,
+    /// The SDK version it was installed with, if it depends on the SDK.
+    pub sdk_version: Option<String>,
+}
+
+/// An installed plugin.
+#[derive(Debug, Clone)]
+pub struct InstalledPlugin {
+    pub id: String,
+    pub key: String,
+    pub package_name: String,
+    pub version: String,
+    /// The derived database namespace, when the manifest declares `database`.
+    pub namespace: Option<String>,
+    pub record: Value,
+}
+
+/// Copies `source` into `run_dir/plugins/<name>`, pins the SDK to
+/// `sdk_version` (when given) and runs `npm install` there.
+pub async fn prepare(
+    source: &Path,
+    run_dir: &Path,
+    sdk_version: Option<&str>,
+    node_bin: Option<&Path>,
+) -> Result<PreparedPlugin> {
+    let manifest_path = source.join("package.json");
+    let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
+        Error::Plugin(format!(
+            "package {} has no readable package.json ({e}); --plugin must name a plugin package directory",
+            source.display()
+        ))
+    })?;
+    let mut package: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::Plugin(format!(
+            "{} is not valid JSON ({e}); fix the plugin's package.json",
+            manifest_path.display()
+        ))
+    })?;
+    let name = source
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "plugin".into());
+    let dir = run_dir.join("plugins").join(&name);
+    copy_tree(source, &dir)?;
+    let mut pinned = None;
+    if let (Some(version), Some(deps)) = (sdk_version, package.get_mut("dependencies").and_then(Value::as_object_mut)) {
+        if deps.contains_key(SDK_PACKAGE) {
+            deps.insert(SDK_PACKAGE.into(), json!(version));
+            pinned = Some(version.to_string());
+        }
+    }
+    let out = dir.join("package.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&package).unwrap_or_default())
+        .map_err(|e| Error::io("writing", &out, e))?;
+    let has_deps = package
+        .get("dependencies")
+        .and_then(Value::as_object)
+        .is_some_and(|d| !d.is_empty());
+    if has_deps {
+        npm_install(&dir, node_bin).await?;
+    }
+    Ok(PreparedPlugin { dir, sdk_version: pinned })
+}
+
+async fn npm_install(dir: &Path, node_bin: Option<&Path>) -> Result<()> {
+    let npm = std::env::var("CONFORMANCE_NPM").unwrap_or_else(|_| "npm".into());
+    let mut cmd = tokio::process::Command::new(&npm);
+    cmd.args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--omit=dev", "--no-package-lock"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(node) = node_bin.and_then(Path::parent) {
+        // npm must run on the same node as the host (node 24 for newer hosts).
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", node.display()));
+    }
+    let output = cmd.output().await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Npm(format!(
+                "npm was not found ('{npm}'); install Node.js and npm (Debian: apt-get install nodejs npm) and run again"
+            ))
+        } else {
+            Error::Npm(format!("running npm install in {} failed: {e}", dir.display()))
+        }
+    })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().filter(|l| !l.contains("Unknown user config")).rev().take(6).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(Error::Npm(format!(
+            "npm install for the plugin in {} failed: {}; check that the SDK version exists (npm view {SDK_PACKAGE} versions) or pass --sdk-version",
+            dir.display(),
+            tail.join(" | ")
+        )));
+    }
+    Ok(())
+}
+
+/// Copies a directory tree, skipping `node_modules` and lock files.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io("creating", to, e))?;
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io("reading", from, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("reading", from, e))?;
+        let name = entry.file_name();
+        if name == "node_modules" || name == "package-lock.json" {
+            continue;
+        }
+        let src = entry.path();
+        let dst = to.join(&name);
+        let kind = entry.file_type().map_err(|e| Error::io("inspecting", &src, e))?;
+        if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst).map_err(|e| Error::io("copying", &src, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Installs the prepared plugin by local path as the board.
+pub async fn install(client: &HostClient, board: &Credentials, plugin: &PreparedPlugin) -> Result<InstalledPlugin> {
+    let path = plugin.dir.display().to_string();
+    let call = Call::new("POST", "/api/plugins/install")
+        .as_(board)
+        .json(json!({ "packageName": path, "isLocalPath": true }));
+    let record = client.expect_json("install plugin", &call, 200).await.map_err(|e| match e {
+        Error::Bootstrap { message, .. } => Error::Plugin(format!(
+            "install of {path} was refused: {message}; check the plugin's manifest and migrations"
+        )),
+        other => other,
+    })?;
+    let field = |name: &str| record[name].as_str().map(String::from);
+    let key = field("pluginKey").ok_or_else(|| Error::Plugin(format!("install answered without pluginKey: {record}")))?;
+    let status = field("status").unwrap_or_default();
+    if status != "ready" {
+        return Err(Error::Plugin(format!(
+            "{key} was installed but is '{status}', not ready (lastError: {}); check the host log",
+            record["lastError"]
+        )));
+    }
+    let namespace = record["manifestJson"]
+        .get("database")
+        .filter(|d| d.is_object())
+        .map(|d| derive_namespace(&key, d.get("namespaceSlug").and_then(Value::as_str)));
+    Ok(InstalledPlugin {
+        id: field("id").ok_or_else(|| Error::Plugin(format!("install answered without id: {record}")))?,
+        package_name: field("packageName").unwrap_or_default(),
+        version: field("version").unwrap_or_default(),
+        key,
+        namespace,
+        record,
+    })
+}
+
+impl InstalledPlugin {
+    /// Publishes `plugin.key`, `plugin.id`, `plugin.namespace`, … as variables.
+    pub fn export(&self, vars: &mut Vars) {
+        vars.set("plugin.key", self.key.clone());
+        vars.set("plugin.id", self.id.clone());
+        vars.set("plugin.package", self.package_name.clone());
+        vars.set("plugin.version", self.version.clone());
+        if let Some(ns) = &self.namespace {
+            vars.set("plugin.namespace", ns.clone());
+        }
+    }
+}
+
+/// The schema name a host derives for a plugin's database namespace:
+/// `plugin_<slug>_<first 10 hex of sha256(pluginKey)>` (contract-db-worker.md A1).
+pub fn derive_namespace(plugin_key: &str, namespace_slug: Option<&str>) -> String {
+    let hash = hex::encode(Sha256::digest(plugin_key.as_bytes()));
+    let base = namespace_slug.unwrap_or(plugin_key).to_lowercase();
+    let mut slug = String::new();
+    let mut in_run = false;
+    for c in base.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            slug.push(c);
+            in_run = false;
+        } else if !in_run {
+            slug.push('_');
+            in_run = true;
+        }
+    }
+    let trimmed = slug.trim_matches('_');
+    let mut collapsed = String::new();
+    for c in trimmed.chars() {
+        if !(c == '_' && collapsed.ends_with('_')) {
+            collapsed.push(c);
+        }
+    }
+    let mut slug: String = collapsed.chars().take(36).collect();
+    if slug.is_empty() {
+        slug = "plugin".into();
+    }
+    let name = format!("plugin_{slug}_{}", &hash[..10]);
+    name.chars().take(63).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    // The worked examples of contract-db-worker.md A1.
+    #[rstest]
+    #[case("paperclipai.plugin-orchestration-smoke-example", Some("orchestration_smoke"), "plugin_orchestration_smoke_1e8c264c64")]
+    #[case("paperclipai.plugin-orchestration-smoke-example", None, "plugin_paperclipai_plugin_orchestration_smo_1e8c264c64")]
+    #[case("paperclip.dbtest", None, "plugin_paperclip_dbtest_f9c12a21cb")]
+    #[case("paperclipai.plugin-llm-wiki", Some("llm_wiki"), "plugin_llm_wiki_8f50da974f")]
+    #[case("Acme.Linear", None, "plugin_acme_linear_b9443bec02")]
+    #[case("@scope/pkg", None, "plugin_scope_pkg_5b9874c855")]
+    #[case("___", None, "plugin_plugin_bda251550b")]
+    #[case("acme.linear", Some("My--Slug!!"), "plugin_my_slug_e2e7242f07")]
+    #[case("conformance.orchestration-smoke", Some("orchestration_smoke"), "plugin_orchestration_smoke_f0168a9975")]
+    fn namespace_derivation(#[case] key: &str, #[case] slug: Option<&str>, #[case] expected: &str) {
+        assert_eq!(derive_namespace(key, slug), expected);
+    }
+}

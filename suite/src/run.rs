@@ -1,0 +1,262 @@
+//! One conformance run, from provisioning to teardown.
+//!
+//! A [`Session`] owns every resource the run creates — run directory,
+//! Postgres, the run's database, the host — in fields rather than in the
+//! locals of a future. That is what makes teardown reliable: whether
+//! [`Session::execute`] finishes, fails, or is dropped half-way because the
+//! user pressed Ctrl-C, [`Session::teardown`] finds everything and releases
+//! it in reverse order.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::check::CheckResult;
+use crate::client::HostClient;
+use crate::db::HostDb;
+use crate::error::{Error, Result};
+use crate::plugin;
+use crate::postgres::{PostgresOptions, PostgresServer, RunDatabase};
+use crate::progress::Progress;
+use crate::report::RunReport;
+use crate::scenario::runner::{run_scenario, RunContext};
+use crate::scenario::vars::Vars;
+use crate::scenario::{self, Scenario};
+use crate::target::external::ExternalTarget;
+use crate::target::paperclip::PaperclipTarget;
+use crate::target::{DeploymentMode, HostSpec, HostTarget, RunningHost, StartContext};
+use crate::world::{write_adapter_script, World};
+
+/// Everything a run is configured with.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub host: HostSpec,
+    /// The `--host` text, for reports and replay commands.
+    pub host_text: String,
+    pub mode: DeploymentMode,
+    pub port: Option<u16>,
+    /// Plugin package to install; `None` means the bundled smoke plugin.
+    pub plugin: Option<PathBuf>,
+    pub scenarios_dir: PathBuf,
+    pub only: Vec<String>,
+    pub postgres: PostgresOptions,
+    /// The database of a `url=` host, for DB assertions.
+    pub host_database_url: Option<String>,
+    pub cache_dir: PathBuf,
+    pub keep_run_dir: bool,
+    /// Scenarios run at once.
+    pub jobs: usize,
+    pub request_timeout: Duration,
+    /// Overrides the SDK version the plugin is installed with.
+    pub sdk_version: Option<String>,
+    /// Command prefix that replays a check (`--only ID` is appended).
+    pub repro_prefix: String,
+}
+
+/// The resources of one run.
+pub struct Session {
+    options: RunOptions,
+    run_dir: Option<tempfile::TempDir>,
+    postgres: Option<PostgresServer>,
+    database: Option<RunDatabase>,
+    host: Option<RunningHost>,
+}
+
+impl Session {
+    pub fn new(options: RunOptions) -> Self {
+        Session {
+            options,
+            run_dir: None,
+            postgres: None,
+            database: None,
+            host: None,
+        }
+    }
+
+    /// Runs the whole suite. `on_check` sees each result as it completes.
+    pub async fn execute(&mut self, progress: &Progress, on_check: &(dyn Fn(&CheckResult) + Sync)) -> Result<RunReport> {
+        let started = Instant::now();
+        let opts = self.options.clone();
+        let scenarios = load_scenarios(&opts)?;
+        let target = target_for(&opts)?;
+
+        let run_dir = make_run_dir()?;
+        let run_path = run_dir.path().to_path_buf();
+        self.run_dir = Some(run_dir);
+        progress.step(format!("run directory {}", run_path.display()));
+
+        let mut database_url = None;
+        if target.needs_database() {
+            let pg = PostgresServer::provision(&opts.postgres, &run_path, progress).await?;
+            progress.step(format!("postgres: {}", pg.description()));
+            let pg = self.postgres.insert(pg);
+            let db = pg.create_database("conformance").await?;
+            progress.step(format!("database {} created", db.name));
+            database_url = Some(db.url.clone());
+            self.database = Some(db);
+        }
+
+        progress.step(format!("starting {}", target.label()));
+        let ctx = StartContext {
+            run_dir: &run_path,
+            cache_dir: &opts.cache_dir,
+            database_url: database_url.as_deref(),
+            mode: opts.mode,
+            port: opts.port,
+            progress,
+        };
+        let host = target.start(&ctx).await?;
+        let host = self.host.insert(host);
+        progress.step(format!(
+            "host {} {} ({}) ready at {}",
+            host.info.kind,
+            host.info.version.as_deref().unwrap_or("?"),
+            host.mode.as_str(),
+            host.base_url
+        ));
+
+        let client = HostClient::new(&host.base_url, opts.request_timeout)?;
+        let db_url = host.database_url.clone().or(opts.host_database_url.clone());
+        let db = match &db_url {
+            Some(url) => Some(HostDb::connect(url).await?),
+            None => None,
+        };
+
+        let adapter = write_adapter_script(&run_path)?;
+        let world = World::bootstrap(&client, host.mode, db.as_ref(), adapter).await?;
+        progress.step("world ready: companies a, b; agents a1, a2, b1");
+
+        let source = opts
+            .plugin
+            .clone()
+            .unwrap_or_else(|| opts.scenarios_dir.join("plugins").join("orchestration-smoke"));
+        let sdk_version = opts.sdk_version.clone().or_else(|| match &opts.host {
+            // The real host's SDK is published under the same version.
+            HostSpec::Paperclip { .. } => host.info.version.clone(),
+            _ => None,
+        });
+        progress.step(format!("preparing plugin {}", source.display()));
+        let prepared = plugin::prepare(&source, &run_path, sdk_version.as_deref(), host.node_bin.as_deref()).await?;
+        let installed = plugin::install(&client, &world.board, &prepared).await?;
+        progress.step(format!(
+            "plugin {} installed (id {}, namespace {})",
+            installed.key,
+            installed.id,
+            installed.namespace.as_deref().unwrap_or("none")
+        ));
+
+        let mut vars = Vars::new();
+        world.export(&mut vars);
+        installed.export(&mut vars);
+        vars.set("host.base_url", host.base_url.clone());
+        vars.set("host.kind", host.info.kind.clone());
+        vars.set("host.version", host.info.version.clone().unwrap_or_default());
+
+        let run_ctx = RunContext {
+            client: &client,
+            world: &world,
+            db: db.as_ref(),
+            vars: &vars,
+            repro_prefix: &opts.repro_prefix,
+        };
+        progress.step(format!("running {} checks ({} at a time)", scenarios.len(), opts.jobs.max(1)));
+        let mut results: Vec<(usize, CheckResult)> = futures::stream::iter(scenarios.iter().enumerate())
+            .map(|(i, s)| {
+                let run_ctx = &run_ctx;
+                async move {
+                    let result = run_scenario(s, run_ctx).await;
+                    on_check(&result);
+                    (i, result)
+                }
+            })
+            .buffer_unordered(opts.jobs.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        let checks = results.into_iter().map(|(_, r)| r).collect();
+        let host = self.host.as_ref().expect("host is set above");
+        Ok(RunReport::new(
+            &host.info,
+            host.mode.as_str(),
+            &opts.host_text,
+            checks,
+            started.elapsed().as_millis() as u64,
+        ))
+    }
+
+    /// Releases everything the run created, in reverse order. Errors are
+    /// collected rather than stopping the teardown half-way.
+    pub async fn teardown(&mut self, progress: &Progress) -> Vec<Error> {
+        let mut errors = Vec::new();
+        if let Some(host) = self.host.take() {
+            progress.step("stopping the host");
+            if let Err(e) = host.stop().await {
+                errors.push(e);
+            }
+        }
+        if let (Some(pg), Some(db)) = (&self.postgres, self.database.take()) {
+            let name = db.name.clone();
+            match pg.drop_database(db).await {
+                Ok(()) => progress.step(format!("database {name} dropped")),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(pg) = self.postgres.take() {
+            if let Err(e) = pg.shutdown().await {
+                errors.push(e);
+            }
+        }
+        if let Some(dir) = self.run_dir.take() {
+            if self.options.keep_run_dir {
+                let kept = dir.keep();
+                progress.step(format!("run directory kept at {}", kept.display()));
+            } else if let Err(e) = dir.close() {
+                errors.push(Error::io("removing the run directory", PathBuf::new(), e));
+            }
+        }
+        errors
+    }
+}
+
+fn load_scenarios(opts: &RunOptions) -> Result<Vec<Scenario>> {
+    let all = scenario::load_dir(&opts.scenarios_dir)?;
+    let selected = scenario::select(all, &opts.only);
+    if selected.is_empty() {
+        return Err(Error::Usage(format!(
+            "--only {} selects no check; list them with: conformance list",
+            opts.only.join(" --only ")
+        )));
+    }
+    Ok(selected)
+}
+
+fn target_for(opts: &RunOptions) -> Result<Box<dyn HostTarget>> {
+    Ok(match &opts.host {
+        HostSpec::Paperclip { version } => Box::new(PaperclipTarget {
+            version: version.clone(),
+        }),
+        HostSpec::Url { base_url } => Box::new(ExternalTarget {
+            base_url: base_url.clone(),
+            database_url: opts.host_database_url.clone(),
+        }),
+        HostSpec::Mock { .. } => {
+            return Err(Error::Usage(
+                "the mock host target is not available in this build yet; use --host paperclip@VERSION or url=…".into(),
+            ))
+        }
+    })
+}
+
+/// The run directory: world-readable so that an ephemeral Postgres running
+/// as the `postgres` user can reach its data directory inside it.
+fn make_run_dir() -> Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("conformance-run-")
+        .tempdir()
+        .map_err(|e| Error::io("creating a run directory in", std::env::temp_dir(), e))?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io("setting permissions on", dir.path(), e))?;
+    Ok(dir)
+}

@@ -1,0 +1,375 @@
+//! Runs one scenario against a live host and turns it into a [`CheckResult`].
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::matcher::matches;
+use super::vars::Vars;
+use super::{parse_actor, to_json, ActorRef, Scenario, Step, StepKind};
+use crate::check::{CheckResult, Failure, Level, Status};
+use crate::client::{Body, Call, Credentials, HostClient};
+use crate::db::HostDb;
+use crate::exchange::Exchange;
+use crate::world::{export_agent, Agent, World};
+
+/// Everything a scenario runs against.
+pub struct RunContext<'a> {
+    pub client: &'a HostClient,
+    pub world: &'a World,
+    /// The host's database, when the suite can reach it.
+    pub db: Option<&'a HostDb>,
+    /// Run-wide variables: world, plugin and host.
+    pub vars: &'a Vars,
+    /// Prefix of the command that replays one check; ` --only <id>` is appended.
+    pub repro_prefix: &'a str,
+}
+
+/// A bearer token no host issued (for the `bogus` actor).
+pub const BOGUS_TOKEN: &str = "pcp_conformancebogus00000000000000000000000000000000";
+
+/// Runs `scenario` and reports its outcome. Never panics on host behaviour:
+/// everything unexpected becomes a failed check with the evidence attached.
+pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckResult {
+    let started = Instant::now();
+    let mut result = CheckResult {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        level: scenario.level,
+        status: Status::Passed,
+        duration_ms: 0,
+        source: scenario.source.clone(),
+        failure: None,
+        reason: None,
+        exchanges: Vec::new(),
+        repro: format!("{} --only {}", ctx.repro_prefix, scenario.id),
+    };
+    if !scenario.applies_to(ctx.world.mode) {
+        let modes: Vec<&str> = scenario.modes.iter().map(|m| m.as_str()).collect();
+        result.status = Status::Skipped;
+        result.reason = Some(format!(
+            "applies to {} mode only; this host runs {}",
+            modes.join(", "),
+            ctx.world.mode.as_str()
+        ));
+        return result;
+    }
+    if scenario.needs_database() && ctx.db.is_none() {
+        result.status = Status::Skipped;
+        result.reason = Some("needs the host's database for row assertions; pass --host-database-url".into());
+        return result;
+    }
+    let mut exec = Execution {
+        ctx,
+        vars: ctx.vars.clone(),
+        agents: Vec::new(),
+        exchanges: Vec::new(),
+    };
+    let outcome = match exec.fixtures(scenario).await {
+        Ok(()) => exec.steps(scenario).await,
+        Err(failure) => Err(failure),
+    };
+    result.exchanges = exec.exchanges;
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(failure) = outcome {
+        result.status = match scenario.level {
+            Level::Must => Status::Failed,
+            Level::Should => Status::Warning,
+        };
+        result.failure = Some(failure);
+    }
+    result
+}
+
+struct Execution<'a> {
+    ctx: &'a RunContext<'a>,
+    vars: Vars,
+    /// Fixture agents, by scenario-local name.
+    agents: Vec<(String, Agent)>,
+    exchanges: Vec<Exchange>,
+}
+
+impl Execution<'_> {
+    async fn fixtures(&mut self, scenario: &Scenario) -> Result<(), Failure> {
+        let nonce = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        self.vars.set("nonce", nonce.clone());
+        let world = self.ctx.world;
+        for fixture in &scenario.agents {
+            // Unique names: hosts coalesce wakeups by agent name.
+            let display = format!("{} {} {nonce}", scenario.id, fixture.name);
+            let agent = world
+                .create_agent(self.ctx.client, &fixture.company, &display)
+                .await
+                .map_err(|e| fixture_failure(format!("agent '{}': {e}", fixture.name)))?;
+            export_agent(&mut self.vars, &fixture.name, &agent);
+            self.agents.push((fixture.name.clone(), agent));
+        }
+        for fixture in &scenario.issues {
+            let assignee = match &fixture.assignee {
+                Some(name) => Some(
+                    self.agent(name)
+                        .ok_or_else(|| fixture_failure(format!("issue '{}': unknown assignee '{name}'", fixture.name)))?
+                        .clone(),
+                ),
+                None => None,
+            };
+            let title = fixture
+                .title
+                .clone()
+                .unwrap_or_else(|| format!("{} {} {nonce}", scenario.id, fixture.name));
+            let issue = world
+                .create_issue(
+                    self.ctx.client,
+                    &fixture.company,
+                    &title,
+                    &fixture.status,
+                    assignee.as_ref(),
+                    fixture.checkout,
+                )
+                .await
+                .map_err(|e| fixture_failure(format!("issue '{}': {e}", fixture.name)))?;
+            let prefix = format!("issue.{}", fixture.name);
+            self.vars.set(format!("{prefix}.id"), issue.id);
+            self.vars.set(format!("{prefix}.identifier"), issue.identifier);
+            self.vars.set(format!("{prefix}.title"), title);
+            if let Some(run) = issue.run_id {
+                self.vars.set(format!("{prefix}.run"), run);
+            }
+        }
+        Ok(())
+    }
+
+    fn agent(&self, name: &str) -> Option<&Agent> {
+        self.agents
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a)
+            .or_else(|| self.ctx.world.agent(name))
+    }
+
+    async fn steps(&mut self, scenario: &Scenario) -> Result<(), Failure> {
+        for (index, step) in scenario.steps.iter().enumerate() {
+            let label = step.label(index);
+            let retry = step.retry;
+            let deadline = retry.map(|r| Instant::now() + Duration::from_millis(r.timeout_ms));
+            loop {
+                let attempt = match step.kind() {
+                    StepKind::Http { method, path } => self.http_step(step, &label, &method, &path).await,
+                    StepKind::Sql => self.sql_step(step, &label).await,
+                };
+                match attempt {
+                    Ok(()) => break,
+                    Err(failure) => match (retry, deadline) {
+                        (Some(r), Some(d)) if Instant::now() < d && !failure.fatal => {
+                            tokio::time::sleep(Duration::from_millis(r.interval_ms)).await;
+                        }
+                        _ => return Err(failure.failure),
+                    },
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn credentials(&self, step: &Step, label: &str) -> Result<Credentials, StepFailure> {
+        let actor = parse_actor(step.actor.as_deref().unwrap_or("board")).map_err(|m| fatal(label, m))?;
+        let mut creds = match actor {
+            ActorRef::Board => self.ctx.world.board.clone(),
+            ActorRef::Nobody => Credentials::default(),
+            ActorRef::Bogus => Credentials {
+                bearer: Some(BOGUS_TOKEN.into()),
+                run_id: None,
+            },
+            ActorRef::Agent(name) => {
+                let agent = self
+                    .agent(&name)
+                    .ok_or_else(|| fatal(label, format!("unknown agent '{name}' (world agents: a1, a2, b1)")))?;
+                Credentials {
+                    bearer: Some(agent.token.clone()),
+                    run_id: None,
+                }
+            }
+        };
+        if let Some(run) = &step.run {
+            creds.run_id = Some(self.vars.apply_str(run).map_err(|m| fatal(label, m))?);
+        }
+        Ok(creds)
+    }
+
+    async fn http_step(&mut self, step: &Step, label: &str, method: &str, path: &str) -> Result<(), StepFailure> {
+        let path = self.vars.apply_str(path).map_err(|m| fatal(label, m))?;
+        let mut call = Call::new(method, path);
+        call.credentials = self.credentials(step, label)?;
+        call.body = match (&step.json, &step.body) {
+            (Some(j), _) => Body::Json(self.vars.apply(&to_json(j)).map_err(|m| fatal(label, m))?),
+            (None, Some(text)) => Body::Raw {
+                content_type: step.content_type.clone().unwrap_or_else(|| "text/plain".into()),
+                text: self.vars.apply_str(text).map_err(|m| fatal(label, m))?,
+            },
+            (None, None) => Body::None,
+        };
+        for (k, v) in &step.headers {
+            call.headers.push((k.clone(), self.vars.apply_str(v).map_err(|m| fatal(label, m))?));
+        }
+        let exchange = self.ctx.client.send(&call).await;
+        let verdict = self.judge_http(step, label, &exchange);
+        // Keep only the last attempt of a retried step: earlier attempts are noise.
+        if step.retry.is_some() && self.exchanges.last().is_some_and(|e| e.request.url == exchange.request.url && e.request.method == exchange.request.method) {
+            self.exchanges.pop();
+        }
+        self.exchanges.push(exchange);
+        verdict
+    }
+
+    fn judge_http(&mut self, step: &Step, label: &str, exchange: &Exchange) -> Result<(), StepFailure> {
+        let failure = |message: String, expected: Option<Value>, actual: Option<Value>| StepFailure {
+            fatal: false,
+            failure: Failure {
+                step: label.to_string(),
+                message,
+                expected,
+                actual,
+                exchange: Some(exchange.clone()),
+            },
+        };
+        let Some(response) = &exchange.response else {
+            let error = exchange.error.clone().unwrap_or_else(|| "no response".into());
+            return Err(failure(format!("the request failed: {error}"), None, None));
+        };
+        if let Some(want) = step.expect.status {
+            if response.status != want {
+                return Err(failure(
+                    format!("expected status {want}, got {}", response.status),
+                    Some(json!({ "status": want })),
+                    Some(json!({ "status": response.status, "body": response.body })),
+                ));
+            }
+        }
+        for (name, want) in &step.expect.headers {
+            let want = self.vars.apply_str(want).map_err(|m| fatal(label, m))?;
+            let got = response
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone());
+            let ok = match (want.as_str(), &got) {
+                ("$absent", None) => true,
+                ("$absent", Some(_)) => false,
+                ("$present", got) => got.is_some(),
+                (w, Some(g)) => w == g,
+                (_, None) => false,
+            };
+            if !ok {
+                return Err(failure(
+                    format!("response header '{name}': expected {want}, got {}", got.as_deref().unwrap_or("nothing")),
+                    Some(json!({ name.clone(): want })),
+                    Some(json!({ name.clone(): got })),
+                ));
+            }
+        }
+        if let Some(expected) = &step.expect.body {
+            let expected = self.vars.apply(&to_json(expected)).map_err(|m| fatal(label, m))?;
+            let actual = if response.json || response.body.as_str().is_some_and(|s| !s.is_empty()) {
+                Some(&response.body)
+            } else {
+                None
+            };
+            if let Err(m) = matches(&expected, actual) {
+                return Err(failure(
+                    format!("response body {m}"),
+                    Some(expected),
+                    Some(response.body.clone()),
+                ));
+            }
+        }
+        self.save(step, label, &response.body)
+    }
+
+    async fn sql_step(&mut self, step: &Step, label: &str) -> Result<(), StepFailure> {
+        let db = self.ctx.db.ok_or_else(|| fatal(label, "no database connection".into()))?;
+        let sql = step.sql.as_deref().unwrap_or_default();
+        let params = step
+            .params
+            .iter()
+            .map(|p| self.vars.apply(&to_json(p)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| fatal(label, m))?;
+        let rows = db.rows(sql, &params).await.map_err(|m| StepFailure {
+            fatal: false,
+            failure: Failure {
+                step: label.to_string(),
+                message: m,
+                expected: None,
+                actual: None,
+                exchange: None,
+            },
+        })?;
+        let rows = Value::Array(rows);
+        if let Some(expected) = &step.expect.rows {
+            let expected = self.vars.apply(&to_json(expected)).map_err(|m| fatal(label, m))?;
+            if let Err(m) = matches(&expected, Some(&rows)) {
+                return Err(StepFailure {
+                    fatal: false,
+                    failure: Failure {
+                        step: label.to_string(),
+                        message: format!("rows {m}"),
+                        expected: Some(json!({ "sql": sql, "params": params, "rows": expected })),
+                        actual: Some(rows),
+                        exchange: None,
+                    },
+                });
+            }
+        }
+        self.save(step, label, &rows)
+    }
+
+    fn save(&mut self, step: &Step, label: &str, value: &Value) -> Result<(), StepFailure> {
+        for (name, pointer) in &step.save {
+            match value.pointer(pointer) {
+                Some(v) => self.vars.set(name.clone(), v.clone()),
+                None => {
+                    return Err(StepFailure {
+                        fatal: false,
+                        failure: Failure {
+                            step: label.to_string(),
+                            message: format!("cannot save '{name}': nothing at {pointer} in the answer"),
+                            expected: None,
+                            actual: Some(value.clone()),
+                            exchange: None,
+                        },
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A step failure; `fatal` ones (a broken scenario) are never retried.
+struct StepFailure {
+    fatal: bool,
+    failure: Failure,
+}
+
+fn fatal(label: &str, message: String) -> StepFailure {
+    StepFailure {
+        fatal: true,
+        failure: Failure {
+            step: label.to_string(),
+            message: format!("scenario error: {message}"),
+            expected: None,
+            actual: None,
+            exchange: None,
+        },
+    }
+}
+
+fn fixture_failure(message: String) -> Failure {
+    Failure {
+        step: "fixtures".into(),
+        message,
+        expected: None,
+        actual: None,
+        exchange: None,
+    }
+}

@@ -1,0 +1,347 @@
+//! The world a run's checks act in, bootstrapped over the host's REST API.
+//!
+//! Shared by all scenarios: two companies (`a`, `b`) and three agents (`a1`,
+//! `a2` in company a, `b1` in company b), each with an API key. Scenarios add
+//! their own agents and issues as fixtures ([`World::create_agent`],
+//! [`World::create_issue`]) so they never depend on each other's state.
+//!
+//! Agents use the `process` adapter with a script in the run directory that
+//! appends its PID to `adapter-pids` and idles: the host runs adapters
+//! detached, and the PID file is how teardown finds and kills every one of
+//! them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::client::{Call, Credentials, HostClient};
+use crate::db::HostDb;
+use crate::error::{Error, Result};
+use crate::scenario::vars::Vars;
+use crate::target::DeploymentMode;
+
+/// A company of the world.
+#[derive(Debug, Clone)]
+pub struct Company {
+    pub id: String,
+    pub issue_prefix: String,
+}
+
+/// An agent with its API key.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: String,
+    pub company_id: String,
+    pub key_id: String,
+    pub token: String,
+}
+
+/// An issue fixture as created.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    pub id: String,
+    pub identifier: String,
+    /// The checkout run, for issues checked out by their assignee.
+    pub run_id: Option<String>,
+}
+
+/// The shared world.
+pub struct World {
+    pub mode: DeploymentMode,
+    /// Credentials of the board: none in `local_trusted`, a board API key in
+    /// `authenticated` mode.
+    pub board: Credentials,
+    pub companies: Vec<(String, Company)>,
+    pub agents: Vec<(String, Agent)>,
+    adapter_command: PathBuf,
+}
+
+/// Writes the agent adapter script into `run_dir/bin` and returns its path.
+/// The PID file it appends to is `run_dir/adapter-pids`.
+pub fn write_adapter_script(run_dir: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = run_dir.join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| Error::io("creating", &bin, e))?;
+    let script = bin.join("agent-adapter");
+    let pid_file = run_dir.join("adapter-pids");
+    let text = format!(
+        "#!/bin/sh\n\
+         # Agent adapter for conformance runs. The host starts adapters detached,\n\
+         # so record the PID for the suite's teardown, then idle: a long-lived run\n\
+         # keeps checkouts stable while checks look at them.\n\
+         echo $$ >> '{}'\n\
+         exec sleep 600\n",
+        pid_file.display()
+    );
+    std::fs::write(&script, text).map_err(|e| Error::io("writing", &script, e))?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io("making executable", &script, e))?;
+    Ok(script)
+}
+
+impl World {
+    /// Bootstraps board credentials (authenticated mode), companies, agents
+    /// and keys.
+    pub async fn bootstrap(
+        client: &HostClient,
+        mode: DeploymentMode,
+        db: Option<&HostDb>,
+        adapter_command: PathBuf,
+    ) -> Result<World> {
+        let board = match mode {
+            DeploymentMode::LocalTrusted => Credentials::default(),
+            DeploymentMode::Authenticated => {
+                let db = db.ok_or_else(|| Error::Bootstrap {
+                    step: "authenticated board".into(),
+                    message: "authenticated mode needs the host's database to grant the first user instance admin; pass --host-database-url".into(),
+                })?;
+                bootstrap_board_key(client, db).await?
+            }
+        };
+        let mut world = World {
+            mode,
+            board,
+            companies: Vec::new(),
+            agents: Vec::new(),
+            adapter_command,
+        };
+        for (name, title) in [("a", "Conformance Co A"), ("b", "Conformance Co B")] {
+            let body = client
+                .expect_json(
+                    &format!("create company {name}"),
+                    &Call::new("POST", "/api/companies").as_(&world.board).json(json!({ "name": title })),
+                    201,
+                )
+                .await?;
+            world.companies.push((
+                name.to_string(),
+                Company {
+                    id: str_field(&body, "id", "create company")?,
+                    issue_prefix: body["issuePrefix"].as_str().unwrap_or_default().to_string(),
+                },
+            ));
+        }
+        for (name, company) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
+            let agent = world.create_agent(client, company, &format!("Agent {}", name.to_uppercase())).await?;
+            world.agents.push((name.to_string(), agent));
+        }
+        Ok(world)
+    }
+
+    pub fn company(&self, name: &str) -> Option<&Company> {
+        self.companies.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&Agent> {
+        self.agents.iter().find(|(n, _)| n == name).map(|(_, a)| a)
+    }
+
+    /// Creates an agent with an API key in world company `company`.
+    pub async fn create_agent(&self, client: &HostClient, company: &str, display_name: &str) -> Result<Agent> {
+        let company_id = self
+            .company(company)
+            .ok_or_else(|| Error::Bootstrap {
+                step: "create agent".into(),
+                message: format!("unknown company '{company}' (the world has a and b)"),
+            })?
+            .id
+            .clone();
+        let body = client
+            .expect_json(
+                &format!("create agent {display_name}"),
+                &Call::new("POST", format!("/api/companies/{company_id}/agents"))
+                    .as_(&self.board)
+                    .json(json!({
+                        "name": display_name,
+                        "role": "engineer",
+                        "adapterType": "process",
+                        "adapterConfig": { "command": self.adapter_command.display().to_string() },
+                    })),
+                201,
+            )
+            .await?;
+        let id = str_field(&body, "id", "create agent")?;
+        let key = client
+            .expect_json(
+                &format!("create API key for {display_name}"),
+                &Call::new("POST", format!("/api/agents/{id}/keys"))
+                    .as_(&self.board)
+                    .json(json!({ "name": "conformance" })),
+                201,
+            )
+            .await?;
+        Ok(Agent {
+            id,
+            company_id,
+            key_id: str_field(&key, "id", "create agent key")?,
+            token: str_field(&key, "token", "create agent key")?,
+        })
+    }
+
+    /// Creates an issue; with `checkout`, the assignee checks it out with a
+    /// real heartbeat run (contract-http.md §9.1 steps 4–6).
+    pub async fn create_issue(
+        &self,
+        client: &HostClient,
+        company: &str,
+        title: &str,
+        status: &str,
+        assignee: Option<&Agent>,
+        checkout: bool,
+    ) -> Result<Issue> {
+        let company_id = &self
+            .company(company)
+            .ok_or_else(|| Error::Bootstrap {
+                step: "create issue".into(),
+                message: format!("unknown company '{company}'"),
+            })?
+            .id;
+        // A checked-out fixture starts in backlog: a non-backlog assigned
+        // issue would queue an assignment wakeup that races the checkout.
+        let initial_status = if checkout { "backlog" } else { status };
+        let mut body = json!({ "title": title, "status": initial_status });
+        if let Some(agent) = assignee {
+            body["assigneeAgentId"] = json!(agent.id);
+        }
+        let created = client
+            .expect_json(
+                &format!("create issue '{title}'"),
+                &Call::new("POST", format!("/api/companies/{company_id}/issues")).as_(&self.board).json(body),
+                201,
+            )
+            .await?;
+        let id = str_field(&created, "id", "create issue")?;
+        let identifier = created["identifier"].as_str().unwrap_or_default().to_string();
+        let mut run_id = None;
+        if let (true, Some(agent)) = (checkout, assignee) {
+            let run = client
+                .expect_json(
+                    "invoke heartbeat",
+                    &Call::new("POST", format!("/api/agents/{}/heartbeat/invoke", agent.id)).as_(&self.board),
+                    202,
+                )
+                .await?;
+            let run = run["id"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
+                step: "invoke heartbeat".into(),
+                message: format!("the host answered 202 without a run id: {run}"),
+            })?;
+            let agent_creds = Credentials {
+                bearer: Some(agent.token.clone()),
+                run_id: Some(run.clone()),
+            };
+            let checked = client
+                .expect_json(
+                    "agent checkout",
+                    &Call::new("POST", format!("/api/issues/{id}/checkout"))
+                        .as_(&agent_creds)
+                        .json(json!({ "agentId": agent.id, "expectedStatuses": ["backlog"] })),
+                    200,
+                )
+                .await?;
+            if checked["checkoutRunId"].as_str() != Some(run.as_str()) {
+                return Err(Error::Bootstrap {
+                    step: "agent checkout".into(),
+                    message: format!(
+                        "checkout answered 200 but checkoutRunId is {} instead of the run {run}",
+                        checked["checkoutRunId"]
+                    ),
+                });
+            }
+            run_id = Some(run);
+        }
+        Ok(Issue { id, identifier, run_id })
+    }
+
+    /// Publishes the world's names as variables (`company.a.id`,
+    /// `agent.a1.id`, `agent.a1.key_id`, …).
+    pub fn export(&self, vars: &mut Vars) {
+        for (name, c) in &self.companies {
+            vars.set(format!("company.{name}.id"), c.id.clone());
+            vars.set(format!("company.{name}.prefix"), c.issue_prefix.clone());
+        }
+        for (name, a) in &self.agents {
+            export_agent(vars, name, a);
+        }
+        vars.set("mode", self.mode.as_str());
+    }
+}
+
+/// Publishes one agent's variables.
+pub fn export_agent(vars: &mut Vars, name: &str, a: &Agent) {
+    vars.set(format!("agent.{name}.id"), a.id.clone());
+    vars.set(format!("agent.{name}.company"), a.company_id.clone());
+    vars.set(format!("agent.{name}.key_id"), a.key_id.clone());
+}
+
+/// Authenticated mode: sign up an admin, grant instance admin in the
+/// database (no HTTP route can make the first admin, real-host.md §4), and
+/// mint a board API key, which needs no browser Origin afterwards.
+async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credentials> {
+    let origin = client.base_url().to_string();
+    let email = format!("admin-{}@conformance.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let password = format!("Conformance-{}", uuid::Uuid::new_v4().simple());
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| Error::Bootstrap {
+            step: "sign up".into(),
+            message: e.to_string(),
+        })?;
+    let resp = http
+        .post(format!("{origin}/api/auth/sign-up/email"))
+        .header("Origin", &origin)
+        .json(&json!({ "email": email, "password": password, "name": "Conformance Admin" }))
+        .send()
+        .await
+        .map_err(|e| Error::Bootstrap {
+            step: "sign up".into(),
+            message: e.to_string(),
+        })?;
+    let status = resp.status().as_u16();
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next().map(String::from))
+        .collect();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let user_id = body["user"]["id"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
+        step: "sign up".into(),
+        message: format!("POST /api/auth/sign-up/email answered {status} without a user id: {body}"),
+    })?;
+    db.execute(
+        "insert into instance_user_roles (user_id, role) values ($1, 'instance_admin')",
+        &[json!(user_id)],
+    )
+    .await?;
+    let resp = http
+        .post(format!("{origin}/api/board-api-keys"))
+        .header("Origin", &origin)
+        .header("Cookie", cookies.join("; "))
+        .json(&json!({ "name": "conformance" }))
+        .send()
+        .await
+        .map_err(|e| Error::Bootstrap {
+            step: "board API key".into(),
+            message: e.to_string(),
+        })?;
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let token = body["token"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
+        step: "board API key".into(),
+        message: format!("POST /api/board-api-keys answered {status} without a token"),
+    })?;
+    Ok(Credentials {
+        bearer: Some(token),
+        run_id: None,
+    })
+}
+
+fn str_field(body: &Value, field: &str, step: &str) -> Result<String> {
+    body[field].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
+        step: step.into(),
+        message: format!("the answer has no string '{field}': {}", crate::exchange::compact(body, 300)),
+    })
+}
