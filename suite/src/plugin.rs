@@ -36,6 +36,8 @@ pub struct InstalledPlugin {
     pub version: String,
     /// The derived database namespace, when the manifest declares `database`.
     pub namespace: Option<String>,
+    /// `(file name, sha256 hex)` of each migration file in the package.
+    pub migrations: Vec<(String, String)>,
     pub record: Value,
 }
 
@@ -169,7 +171,12 @@ pub async fn install(client: &HostClient, board: &Credentials, plugin: &Prepared
         .get("database")
         .filter(|d| d.is_object())
         .map(|d| derive_namespace(&key, d.get("namespaceSlug").and_then(Value::as_str)));
+    let migrations = record["manifestJson"]["database"]["migrationsDir"]
+        .as_str()
+        .map(|dir| migration_checksums(&plugin.dir.join(dir)))
+        .unwrap_or_default();
     Ok(InstalledPlugin {
+        migrations,
         id: field("id").ok_or_else(|| Error::Plugin(format!("install answered without id: {record}")))?,
         package_name: field("packageName").unwrap_or_default(),
         version: field("version").unwrap_or_default(),
@@ -189,7 +196,28 @@ impl InstalledPlugin {
         if let Some(ns) = &self.namespace {
             vars.set("plugin.namespace", ns.clone());
         }
+        for (file, sha) in &self.migrations {
+            vars.set(format!("plugin.migration.{file}.sha256"), sha.clone());
+        }
     }
+}
+
+/// SHA-256 of every `*.sql` file in `dir`: the checksum a host records in
+/// its migration ledger (contract-db-worker.md A3).
+fn migration_checksums(dir: &Path) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sql"))
+        .filter_map(|e| {
+            let bytes = std::fs::read(e.path()).ok()?;
+            Some((e.file_name().to_string_lossy().to_string(), hex::encode(Sha256::digest(&bytes))))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The schema name a host derives for a plugin's database namespace:

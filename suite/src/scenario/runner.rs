@@ -287,7 +287,11 @@ impl Execution<'_> {
 
     async fn sql_step(&mut self, step: &Step, label: &str) -> Result<(), StepFailure> {
         let db = self.ctx.db.ok_or_else(|| fatal(label, "no database connection".into()))?;
-        let sql = step.sql.as_deref().unwrap_or_default();
+        let sql = self
+            .vars
+            .apply_str(step.sql.as_deref().unwrap_or_default())
+            .map_err(|m| fatal(label, m))?;
+        let sql = sql.as_str();
         let params = step
             .params
             .iter()
