@@ -190,7 +190,9 @@ impl Session {
     pub async fn teardown(&mut self, progress: &Progress) -> Vec<Error> {
         let mut errors = Vec::new();
         if let Some(host) = self.host.take() {
-            progress.step("stopping the host");
+            if host.process.is_some() {
+                progress.step("stopping the host");
+            }
             if let Err(e) = host.stop().await {
                 errors.push(e);
             }
