@@ -41,11 +41,14 @@ pub struct InstalledPlugin {
     pub record: Value,
 }
 
-/// Copies `source` into `run_dir/plugins/<name>`, pins the SDK to
-/// `sdk_version` (when given) and runs `npm install` there.
+/// Copies `source` into `<into>/plugins/<name>`, pins the SDK to
+/// `sdk_version` (when given) and runs `npm install` there. `into` is the run
+/// directory for hosts the suite starts; for a host that outlives the run it
+/// is a persistent directory, since the host keeps loading the package from
+/// its path.
 pub async fn prepare(
     source: &Path,
-    run_dir: &Path,
+    into: &Path,
     sdk_version: Option<&str>,
     node_bin: Option<&Path>,
 ) -> Result<PreparedPlugin> {
@@ -66,18 +69,26 @@ pub async fn prepare(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "plugin".into());
-    let dir = run_dir.join("plugins").join(&name);
+    let dir = into.join("plugins").join(&name);
     copy_tree(source, &dir)?;
     let mut pinned = None;
-    if let (Some(version), Some(deps)) = (sdk_version, package.get_mut("dependencies").and_then(Value::as_object_mut)) {
+    if let (Some(version), Some(deps)) = (
+        sdk_version,
+        package
+            .get_mut("dependencies")
+            .and_then(Value::as_object_mut),
+    ) {
         if deps.contains_key(SDK_PACKAGE) {
             deps.insert(SDK_PACKAGE.into(), json!(version));
             pinned = Some(version.to_string());
         }
     }
     let out = dir.join("package.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&package).unwrap_or_default())
-        .map_err(|e| Error::io("writing", &out, e))?;
+    std::fs::write(
+        &out,
+        serde_json::to_string_pretty(&package).unwrap_or_default(),
+    )
+    .map_err(|e| Error::io("writing", &out, e))?;
     let has_deps = package
         .get("dependencies")
         .and_then(Value::as_object)
@@ -85,18 +96,28 @@ pub async fn prepare(
     if has_deps {
         npm_install(&dir, node_bin).await?;
     }
-    Ok(PreparedPlugin { dir, sdk_version: pinned })
+    Ok(PreparedPlugin {
+        dir,
+        sdk_version: pinned,
+    })
 }
 
 async fn npm_install(dir: &Path, node_bin: Option<&Path>) -> Result<()> {
     let npm = std::env::var("CONFORMANCE_NPM").unwrap_or_else(|_| "npm".into());
     let mut cmd = tokio::process::Command::new(&npm);
-    cmd.args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--omit=dev", "--no-package-lock"])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        "--omit=dev",
+        "--no-package-lock",
+    ])
+    .current_dir(dir)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
     if let Some(node) = node_bin.and_then(Path::parent) {
         // npm must run on the same node as the host (node 24 for newer hosts).
         let path = std::env::var("PATH").unwrap_or_default();
@@ -113,7 +134,12 @@ async fn npm_install(dir: &Path, node_bin: Option<&Path>) -> Result<()> {
     })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().filter(|l| !l.contains("Unknown user config")).rev().take(6).collect();
+        let tail: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.contains("Unknown user config"))
+            .rev()
+            .take(6)
+            .collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Err(Error::Npm(format!(
             "npm install for the plugin in {} failed: {}; check that the SDK version exists (npm view {SDK_PACKAGE} versions) or pass --sdk-version",
@@ -136,7 +162,9 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         }
         let src = entry.path();
         let dst = to.join(&name);
-        let kind = entry.file_type().map_err(|e| Error::io("inspecting", &src, e))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| Error::io("inspecting", &src, e))?;
         if kind.is_dir() {
             copy_tree(&src, &dst)?;
         } else if kind.is_file() {
@@ -147,19 +175,42 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Installs the prepared plugin by local path as the board.
-pub async fn install(client: &HostClient, board: &Credentials, plugin: &PreparedPlugin) -> Result<InstalledPlugin> {
+pub async fn install(
+    client: &HostClient,
+    board: &Credentials,
+    plugin: &PreparedPlugin,
+) -> Result<InstalledPlugin> {
     let path = plugin.dir.display().to_string();
     let call = Call::new("POST", "/api/plugins/install")
         .as_(board)
         .json(json!({ "packageName": path, "isLocalPath": true }));
-    let record = client.expect_json("install plugin", &call, 200).await.map_err(|e| match e {
-        Error::Bootstrap { message, .. } => Error::Plugin(format!(
+    let record = match client.expect_json("install plugin", &call, 200).await {
+        Ok(record) => record,
+        // A long-lived (`url=`) host may still have the plugin from an earlier
+        // run: reuse it when it is ready rather than failing the run.
+        Err(Error::Bootstrap { message, .. }) if message.contains("Plugin already installed: ") => {
+            let key = message
+                .split("Plugin already installed: ")
+                .nth(1)
+                .and_then(|rest| rest.split(['"', '\\']).next())
+                .unwrap_or_default()
+                .to_string();
+            client
+                .expect_json(
+                    "read the installed plugin",
+                    &Call::new("GET", format!("/api/plugins/{key}")).as_(board),
+                    200,
+                )
+                .await?
+        }
+        Err(Error::Bootstrap { message, .. }) => return Err(Error::Plugin(format!(
             "install of {path} was refused: {message}; check the plugin's manifest and migrations"
-        )),
-        other => other,
-    })?;
+        ))),
+        Err(other) => return Err(other),
+    };
     let field = |name: &str| record[name].as_str().map(String::from);
-    let key = field("pluginKey").ok_or_else(|| Error::Plugin(format!("install answered without pluginKey: {record}")))?;
+    let key = field("pluginKey")
+        .ok_or_else(|| Error::Plugin(format!("install answered without pluginKey: {record}")))?;
     let status = field("status").unwrap_or_default();
     if status != "ready" {
         return Err(Error::Plugin(format!(
@@ -177,7 +228,8 @@ pub async fn install(client: &HostClient, board: &Credentials, plugin: &Prepared
         .unwrap_or_default();
     Ok(InstalledPlugin {
         migrations,
-        id: field("id").ok_or_else(|| Error::Plugin(format!("install answered without id: {record}")))?,
+        id: field("id")
+            .ok_or_else(|| Error::Plugin(format!("install answered without id: {record}")))?,
         package_name: field("packageName").unwrap_or_default(),
         version: field("version").unwrap_or_default(),
         key,
@@ -213,7 +265,10 @@ fn migration_checksums(dir: &Path) -> Vec<(String, String)> {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".sql"))
         .filter_map(|e| {
             let bytes = std::fs::read(e.path()).ok()?;
-            Some((e.file_name().to_string_lossy().to_string(), hex::encode(Sha256::digest(&bytes))))
+            Some((
+                e.file_name().to_string_lossy().to_string(),
+                hex::encode(Sha256::digest(&bytes)),
+            ))
         })
         .collect();
     out.sort();
@@ -258,15 +313,31 @@ mod tests {
 
     // The worked examples of contract-db-worker.md A1.
     #[rstest]
-    #[case("paperclipai.plugin-orchestration-smoke-example", Some("orchestration_smoke"), "plugin_orchestration_smoke_1e8c264c64")]
-    #[case("paperclipai.plugin-orchestration-smoke-example", None, "plugin_paperclipai_plugin_orchestration_smo_1e8c264c64")]
+    #[case(
+        "paperclipai.plugin-orchestration-smoke-example",
+        Some("orchestration_smoke"),
+        "plugin_orchestration_smoke_1e8c264c64"
+    )]
+    #[case(
+        "paperclipai.plugin-orchestration-smoke-example",
+        None,
+        "plugin_paperclipai_plugin_orchestration_smo_1e8c264c64"
+    )]
     #[case("paperclip.dbtest", None, "plugin_paperclip_dbtest_f9c12a21cb")]
-    #[case("paperclipai.plugin-llm-wiki", Some("llm_wiki"), "plugin_llm_wiki_8f50da974f")]
+    #[case(
+        "paperclipai.plugin-llm-wiki",
+        Some("llm_wiki"),
+        "plugin_llm_wiki_8f50da974f"
+    )]
     #[case("Acme.Linear", None, "plugin_acme_linear_b9443bec02")]
     #[case("@scope/pkg", None, "plugin_scope_pkg_5b9874c855")]
     #[case("___", None, "plugin_plugin_bda251550b")]
     #[case("acme.linear", Some("My--Slug!!"), "plugin_my_slug_e2e7242f07")]
-    #[case("conformance.orchestration-smoke", Some("orchestration_smoke"), "plugin_orchestration_smoke_f0168a9975")]
+    #[case(
+        "conformance.orchestration-smoke",
+        Some("orchestration_smoke"),
+        "plugin_orchestration_smoke_f0168a9975"
+    )]
     fn namespace_derivation(#[case] key: &str, #[case] slug: Option<&str>, #[case] expected: &str) {
         assert_eq!(derive_namespace(key, slug), expected);
     }

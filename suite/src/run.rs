@@ -75,7 +75,11 @@ impl Session {
     }
 
     /// Runs the whole suite. `on_check` sees each result as it completes.
-    pub async fn execute(&mut self, progress: &Progress, on_check: &(dyn Fn(&CheckResult) + Sync)) -> Result<RunReport> {
+    pub async fn execute(
+        &mut self,
+        progress: &Progress,
+        on_check: &(dyn Fn(&CheckResult) + Sync),
+    ) -> Result<RunReport> {
         let started = Instant::now();
         let opts = self.options.clone();
         let scenarios = load_scenarios(&opts)?;
@@ -127,17 +131,31 @@ impl Session {
         let world = World::bootstrap(&client, host.mode, db.as_ref(), adapter).await?;
         progress.step("world ready: companies a, b; agents a1, a2, b1");
 
-        let source = opts
-            .plugin
-            .clone()
-            .unwrap_or_else(|| opts.scenarios_dir.join("plugins").join("orchestration-smoke"));
+        let source = opts.plugin.clone().unwrap_or_else(|| {
+            opts.scenarios_dir
+                .join("plugins")
+                .join("orchestration-smoke")
+        });
         let sdk_version = opts.sdk_version.clone().or_else(|| match &opts.host {
             // The real host's SDK is published under the same version.
             HostSpec::Paperclip { .. } => host.info.version.clone(),
             _ => None,
         });
         progress.step(format!("preparing plugin {}", source.display()));
-        let prepared = plugin::prepare(&source, &run_path, sdk_version.as_deref(), host.node_bin.as_deref()).await?;
+        let plugin_home = match host.process {
+            Some(_) => run_path.clone(),
+            None => opts
+                .cache_dir
+                .join("external-hosts")
+                .join(sanitize(&host.base_url)),
+        };
+        let prepared = plugin::prepare(
+            &source,
+            &plugin_home,
+            sdk_version.as_deref(),
+            host.node_bin.as_deref(),
+        )
+        .await?;
         let installed = plugin::install(&client, &world.board, &prepared).await?;
         progress.step(format!(
             "plugin {} installed (id {}, namespace {})",
@@ -151,7 +169,10 @@ impl Session {
         installed.export(&mut vars);
         vars.set("host.base_url", host.base_url.clone());
         vars.set("host.kind", host.info.kind.clone());
-        vars.set("host.version", host.info.version.clone().unwrap_or_default());
+        vars.set(
+            "host.version",
+            host.info.version.clone().unwrap_or_default(),
+        );
 
         let run_ctx = RunContext {
             client: &client,
@@ -160,19 +181,24 @@ impl Session {
             vars: &vars,
             repro_prefix: &opts.repro_prefix,
         };
-        progress.step(format!("running {} checks ({} at a time)", scenarios.len(), opts.jobs.max(1)));
-        let mut results: Vec<(usize, CheckResult)> = futures::stream::iter(scenarios.iter().enumerate())
-            .map(|(i, s)| {
-                let run_ctx = &run_ctx;
-                async move {
-                    let result = run_scenario(s, run_ctx).await;
-                    on_check(&result);
-                    (i, result)
-                }
-            })
-            .buffer_unordered(opts.jobs.max(1))
-            .collect()
-            .await;
+        progress.step(format!(
+            "running {} checks ({} at a time)",
+            scenarios.len(),
+            opts.jobs.max(1)
+        ));
+        let mut results: Vec<(usize, CheckResult)> =
+            futures::stream::iter(scenarios.iter().enumerate())
+                .map(|(i, s)| {
+                    let run_ctx = &run_ctx;
+                    async move {
+                        let result = run_scenario(s, run_ctx).await;
+                        on_check(&result);
+                        (i, result)
+                    }
+                })
+                .buffer_unordered(opts.jobs.max(1))
+                .collect()
+                .await;
         results.sort_by_key(|(i, _)| *i);
         let checks = results.into_iter().map(|(_, r)| r).collect();
         let host = self.host.as_ref().expect("host is set above");
@@ -213,8 +239,16 @@ impl Session {
             if self.options.keep_run_dir {
                 let kept = dir.keep();
                 progress.step(format!("run directory kept at {}", kept.display()));
-            } else if let Err(e) = dir.close() {
-                errors.push(Error::io("removing the run directory", PathBuf::new(), e));
+            } else {
+                let path = dir.path().to_path_buf();
+                if dir.close().is_err() {
+                    // A host we did not start may still be writing into it
+                    // (agent adapters append their PIDs): try once more.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if let Err(e) = std::fs::remove_dir_all(&path) {
+                        errors.push(Error::io("removing the run directory", path, e));
+                    }
+                }
             }
         }
         errors
@@ -261,4 +295,11 @@ fn make_run_dir() -> Result<tempfile::TempDir> {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("setting permissions on", dir.path(), e))?;
     Ok(dir)
+}
+
+/// A file-name-safe form of a URL.
+fn sanitize(url: &str) -> String {
+    url.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
