@@ -125,7 +125,9 @@ pub fn default_cache_dir() -> PathBuf {
         return PathBuf::from(xdg).join("paperclip-conformance");
     }
     match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        Some(home) => PathBuf::from(home).join(".cache").join("paperclip-conformance"),
+        Some(home) => PathBuf::from(home)
+            .join(".cache")
+            .join("paperclip-conformance"),
         None => std::env::temp_dir().join("paperclip-conformance-cache"),
     }
 }

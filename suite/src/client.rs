@@ -12,7 +12,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::exchange::{compact, redact_body, redact_header, Exchange, RecordedRequest, RecordedResponse};
+use crate::exchange::{
+    compact, redact_body, redact_header, Exchange, RecordedRequest, RecordedResponse,
+};
 
 /// Who a request is made as, in HTTP terms.
 #[derive(Debug, Clone, Default)]
@@ -29,7 +31,10 @@ pub enum Body {
     None,
     Json(Value),
     /// Sent verbatim with this content type (for 415 / malformed-JSON cases).
-    Raw { content_type: String, text: String },
+    Raw {
+        content_type: String,
+        text: String,
+    },
 }
 
 /// One request to make.
@@ -97,11 +102,15 @@ impl HostClient {
     /// in [`Exchange::error`].
     pub async fn send(&self, call: &Call) -> Exchange {
         let url = format!("{}{}", self.base_url, call.path);
-        let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut headers = HeaderMap::new();
         let mut recorded_headers = Vec::new();
         let mut add = |name: &str, value: &str| {
-            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
                 headers.append(n, v);
                 recorded_headers.push((name.to_string(), redact_header(name, value)));
             }
@@ -122,7 +131,10 @@ impl HostClient {
             }
             Body::Raw { content_type, text } => {
                 add("Content-Type", content_type);
-                (Some(text.clone().into_bytes()), Some(Value::String(text.clone())))
+                (
+                    Some(text.clone().into_bytes()),
+                    Some(Value::String(text.clone())),
+                )
             }
         };
         for (k, v) in &call.headers {
@@ -146,7 +158,12 @@ impl HostClient {
                 let headers: Vec<(String, String)> = resp
                     .headers()
                     .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), redact_header(k.as_str(), v.to_str().unwrap_or("<binary>"))))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            redact_header(k.as_str(), v.to_str().unwrap_or("<binary>")),
+                        )
+                    })
                     .collect();
                 let is_json_type = headers
                     .iter()
@@ -165,7 +182,15 @@ impl HostClient {
                             }
                             _ => (Value::String(text), false),
                         };
-                        (Some(RecordedResponse { status, headers, body, json }), None)
+                        (
+                            Some(RecordedResponse {
+                                status,
+                                headers,
+                                body,
+                                json,
+                            }),
+                            None,
+                        )
                     }
                     Err(e) => (None, Some(describe_reqwest_error(&e))),
                 }
@@ -185,7 +210,8 @@ impl HostClient {
     /// the tokens it creates).
     pub async fn expect_json(&self, step: &str, call: &Call, want: u16) -> Result<Value> {
         let url = format!("{}{}", self.base_url, call.path);
-        let method = reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let method =
+            reqwest::Method::from_bytes(call.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = self.http.request(method, &url);
         if let Some(token) = &call.credentials.bearer {
             builder = builder.bearer_auth(token);
@@ -206,7 +232,11 @@ impl HostClient {
         let status = resp.status().as_u16();
         let text = resp.text().await.map_err(|e| Error::Bootstrap {
             step: step.into(),
-            message: format!("{} {url}: reading the body failed: {}", call.method, describe_reqwest_error(&e)),
+            message: format!(
+                "{} {url}: reading the body failed: {}",
+                call.method,
+                describe_reqwest_error(&e)
+            ),
         })?;
         let body: Option<Value> = serde_json::from_str(&text).ok();
         if status != want {
@@ -218,7 +248,10 @@ impl HostClient {
                 .unwrap_or_else(|| crate::health::truncate(&text, 400));
             return Err(Error::Bootstrap {
                 step: step.into(),
-                message: format!("{} {} answered {status}, expected {want}: {shown}", call.method, call.path),
+                message: format!(
+                    "{} {} answered {status}, expected {want}: {shown}",
+                    call.method, call.path
+                ),
             });
         }
         body.ok_or_else(|| Error::Bootstrap {

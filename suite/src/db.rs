@@ -32,7 +32,11 @@ impl HostDb {
 
     /// Runs `sql` with `params` inlined as literals and returns the rows as
     /// JSON objects.
-    pub async fn rows(&self, sql: &str, params: &[Value]) -> std::result::Result<Vec<Value>, String> {
+    pub async fn rows(
+        &self,
+        sql: &str,
+        params: &[Value],
+    ) -> std::result::Result<Vec<Value>, String> {
         let inlined = inline_params(sql, params)?;
         let wrapped = format!(
             "select coalesce(json_agg(q), '[]'::json)::text from ({}) q",
@@ -95,7 +99,9 @@ pub fn inline_params(sql: &str, params: &[Value]) -> std::result::Result<String,
                     digits.push(d);
                     chars.next();
                 }
-                let index: usize = digits.parse().map_err(|_| format!("bad placeholder ${digits}"))?;
+                let index: usize = digits
+                    .parse()
+                    .map_err(|_| format!("bad placeholder ${digits}"))?;
                 let value = index
                     .checked_sub(1)
                     .and_then(|i| params.get(i))
@@ -129,12 +135,21 @@ mod tests {
 
     #[test]
     fn inlines_and_quotes() {
-        let sql = inline_params("select * from t where a = $1 and b = $2 and c = '$1'", &[json!("o'k"), json!(3)]).unwrap();
-        assert_eq!(sql, "select * from t where a = 'o''k' and b = 3 and c = '$1'");
+        let sql = inline_params(
+            "select * from t where a = $1 and b = $2 and c = '$1'",
+            &[json!("o'k"), json!(3)],
+        )
+        .unwrap();
+        assert_eq!(
+            sql,
+            "select * from t where a = 'o''k' and b = 3 and c = '$1'"
+        );
     }
 
     #[test]
     fn missing_parameter_is_an_error() {
-        assert!(inline_params("select $2", &[json!(1)]).unwrap_err().contains("$2"));
+        assert!(inline_params("select $2", &[json!(1)])
+            .unwrap_err()
+            .contains("$2"));
     }
 }

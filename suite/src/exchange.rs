@@ -57,7 +57,10 @@ impl Exchange {
     /// and body of the response.
     pub fn render(&self, indent: &str) -> String {
         let mut out = String::new();
-        out.push_str(&format!("{indent}{} {}\n", self.request.method, self.request.url));
+        out.push_str(&format!(
+            "{indent}{} {}\n",
+            self.request.method, self.request.url
+        ));
         for (k, v) in &self.request.headers {
             out.push_str(&format!("{indent}  {k}: {v}\n"));
         }
@@ -66,7 +69,11 @@ impl Exchange {
         }
         match (&self.response, &self.error) {
             (Some(r), _) => {
-                out.push_str(&format!("{indent}→ {} {}\n", r.status, compact(&r.body, 2000)));
+                out.push_str(&format!(
+                    "{indent}→ {} {}\n",
+                    r.status,
+                    compact(&r.body, 2000)
+                ));
             }
             (None, Some(e)) => out.push_str(&format!("{indent}→ transport error: {e}\n")),
             (None, None) => {}
@@ -115,7 +122,9 @@ pub fn redact_body(value: &mut Value) {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
                 let lower = k.to_ascii_lowercase();
-                if (lower == "token" || lower.ends_with("token") || lower == "password") && v.is_string() {
+                if (lower == "token" || lower.ends_with("token") || lower == "password")
+                    && v.is_string()
+                {
                     let s = v.as_str().unwrap_or_default().to_string();
                     *v = Value::String(redact_token(&s));
                 } else {
@@ -135,7 +144,10 @@ mod tests {
 
     #[test]
     fn authorization_keeps_only_a_prefix() {
-        assert_eq!(redact_header("Authorization", "Bearer pcp_0123456789abcdef"), "Bearer pcp_01…");
+        assert_eq!(
+            redact_header("Authorization", "Bearer pcp_0123456789abcdef"),
+            "Bearer pcp_01…"
+        );
         assert_eq!(redact_header("x-paperclip-run-id", "abc"), "abc");
         assert_eq!(redact_header("Cookie", "a=b"), "<redacted>");
     }

@@ -36,11 +36,26 @@ pub async fn wait_until_ready(
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
                 match serde_json::from_str::<serde_json::Value>(&text) {
-                    Ok(body) if status.is_success() && body.get("status").and_then(|s| s.as_str()) == Some("ok") => {
+                    Ok(body)
+                        if status.is_success()
+                            && body.get("status").and_then(|s| s.as_str()) == Some("ok") =>
+                    {
                         return Ok(body)
                     }
-                    Ok(body) => last = format!("HTTP {} {}", status.as_u16(), truncate(&body.to_string(), 200)),
-                    Err(_) => last = format!("HTTP {} with a non-JSON body: {}", status.as_u16(), truncate(&text, 120)),
+                    Ok(body) => {
+                        last = format!(
+                            "HTTP {} {}",
+                            status.as_u16(),
+                            truncate(&body.to_string(), 200)
+                        )
+                    }
+                    Err(_) => {
+                        last = format!(
+                            "HTTP {} with a non-JSON body: {}",
+                            status.as_u16(),
+                            truncate(&text, 120)
+                        )
+                    }
                 }
             }
             Err(e) => last = format!("{e}"),

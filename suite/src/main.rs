@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use conformance::cli::{default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs};
+use conformance::cli::{
+    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs,
+};
 use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
 use conformance::report::{human, json, junit};
@@ -36,7 +38,10 @@ fn list(args: ListArgs) -> ExitCode {
     match conformance::scenario::load_dir(&dir) {
         Ok(scenarios) => {
             for s in scenarios {
-                let level = serde_json::to_value(s.level).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+                let level = serde_json::to_value(s.level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
                 println!("{:<44} {:<6} {}", s.id, level, s.title);
             }
             ExitCode::SUCCESS
@@ -50,7 +55,10 @@ fn list(args: ListArgs) -> ExitCode {
 
 fn options(args: &RunArgs) -> Result<RunOptions> {
     let host = args.host.parse()?;
-    let mut repro = format!("cargo run --release -p conformance -- run --host {}", args.host);
+    let mut repro = format!(
+        "cargo run --release -p conformance -- run --host {}",
+        args.host
+    );
     if args.mode != "local_trusted" {
         repro.push_str(&format!(" --mode {}", args.mode));
     }

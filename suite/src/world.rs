@@ -109,7 +109,9 @@ impl World {
             let body = client
                 .expect_json(
                     &format!("create company {name}"),
-                    &Call::new("POST", "/api/companies").as_(&world.board).json(json!({ "name": title })),
+                    &Call::new("POST", "/api/companies")
+                        .as_(&world.board)
+                        .json(json!({ "name": title })),
                     201,
                 )
                 .await?;
@@ -122,14 +124,19 @@ impl World {
             ));
         }
         for (name, company) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
-            let agent = world.create_agent(client, company, &format!("Agent {}", name.to_uppercase())).await?;
+            let agent = world
+                .create_agent(client, company, &format!("Agent {}", name.to_uppercase()))
+                .await?;
             world.agents.push((name.to_string(), agent));
         }
         Ok(world)
     }
 
     pub fn company(&self, name: &str) -> Option<&Company> {
-        self.companies.iter().find(|(n, _)| n == name).map(|(_, c)| c)
+        self.companies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
     }
 
     pub fn agent(&self, name: &str) -> Option<&Agent> {
@@ -137,7 +144,12 @@ impl World {
     }
 
     /// Creates an agent with an API key in world company `company`.
-    pub async fn create_agent(&self, client: &HostClient, company: &str, display_name: &str) -> Result<Agent> {
+    pub async fn create_agent(
+        &self,
+        client: &HostClient,
+        company: &str,
+        display_name: &str,
+    ) -> Result<Agent> {
         let company_id = self
             .company(company)
             .ok_or_else(|| Error::Bootstrap {
@@ -206,25 +218,34 @@ impl World {
         let created = client
             .expect_json(
                 &format!("create issue '{title}'"),
-                &Call::new("POST", format!("/api/companies/{company_id}/issues")).as_(&self.board).json(body),
+                &Call::new("POST", format!("/api/companies/{company_id}/issues"))
+                    .as_(&self.board)
+                    .json(body),
                 201,
             )
             .await?;
         let id = str_field(&created, "id", "create issue")?;
-        let identifier = created["identifier"].as_str().unwrap_or_default().to_string();
+        let identifier = created["identifier"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let mut run_id = None;
         if let (true, Some(agent)) = (checkout, assignee) {
             let run = client
                 .expect_json(
                     "invoke heartbeat",
-                    &Call::new("POST", format!("/api/agents/{}/heartbeat/invoke", agent.id)).as_(&self.board),
+                    &Call::new("POST", format!("/api/agents/{}/heartbeat/invoke", agent.id))
+                        .as_(&self.board),
                     202,
                 )
                 .await?;
-            let run = run["id"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
-                step: "invoke heartbeat".into(),
-                message: format!("the host answered 202 without a run id: {run}"),
-            })?;
+            let run = run["id"]
+                .as_str()
+                .map(String::from)
+                .ok_or_else(|| Error::Bootstrap {
+                    step: "invoke heartbeat".into(),
+                    message: format!("the host answered 202 without a run id: {run}"),
+                })?;
             let agent_creds = Credentials {
                 bearer: Some(agent.token.clone()),
                 run_id: Some(run.clone()),
@@ -249,7 +270,11 @@ impl World {
             }
             run_id = Some(run);
         }
-        Ok(Issue { id, identifier, run_id })
+        Ok(Issue {
+            id,
+            identifier,
+            run_id,
+        })
     }
 
     /// Publishes the world's names as variables (`company.a.id`,
@@ -278,7 +303,10 @@ pub fn export_agent(vars: &mut Vars, name: &str, a: &Agent) {
 /// mint a board API key, which needs no browser Origin afterwards.
 async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credentials> {
     let origin = client.base_url().to_string();
-    let email = format!("admin-{}@conformance.test", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let email = format!(
+        "admin-{}@conformance.test",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let password = format!("Conformance-{}", uuid::Uuid::new_v4().simple());
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -307,10 +335,15 @@ async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credent
         .filter_map(|v| v.split(';').next().map(String::from))
         .collect();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let user_id = body["user"]["id"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
-        step: "sign up".into(),
-        message: format!("POST /api/auth/sign-up/email answered {status} without a user id: {body}"),
-    })?;
+    let user_id = body["user"]["id"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| Error::Bootstrap {
+            step: "sign up".into(),
+            message: format!(
+                "POST /api/auth/sign-up/email answered {status} without a user id: {body}"
+            ),
+        })?;
     db.execute(
         "insert into instance_user_roles (user_id, role) values ($1, 'instance_admin')",
         &[json!(user_id)],
@@ -329,10 +362,13 @@ async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credent
         })?;
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let token = body["token"].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
-        step: "board API key".into(),
-        message: format!("POST /api/board-api-keys answered {status} without a token"),
-    })?;
+    let token = body["token"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| Error::Bootstrap {
+            step: "board API key".into(),
+            message: format!("POST /api/board-api-keys answered {status} without a token"),
+        })?;
     Ok(Credentials {
         bearer: Some(token),
         run_id: None,
@@ -340,8 +376,14 @@ async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credent
 }
 
 fn str_field(body: &Value, field: &str, step: &str) -> Result<String> {
-    body[field].as_str().map(String::from).ok_or_else(|| Error::Bootstrap {
-        step: step.into(),
-        message: format!("the answer has no string '{field}': {}", crate::exchange::compact(body, 300)),
-    })
+    body[field]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| Error::Bootstrap {
+            step: step.into(),
+            message: format!(
+                "the answer has no string '{field}': {}",
+                crate::exchange::compact(body, 300)
+            ),
+        })
 }

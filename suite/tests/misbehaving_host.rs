@@ -16,14 +16,24 @@ async fn a_host_that_never_becomes_healthy_times_out_with_its_last_answer() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/health"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "starting"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"status": "starting"})),
+        )
         .mount(&server)
         .await;
-    let err = wait_until_ready(&server.uri(), Duration::from_secs(1), None).await.unwrap_err();
+    let err = wait_until_ready(&server.uri(), Duration::from_secs(1), None)
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, Error::HostStart(_)), "{text}");
-    assert!(text.contains("did not answer status \"ok\" within 1s"), "{text}");
-    assert!(text.contains("starting"), "the last answer is shown: {text}");
+    assert!(
+        text.contains("did not answer status \"ok\" within 1s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("starting"),
+        "the last answer is shown: {text}"
+    );
 }
 
 #[tokio::test]
@@ -34,8 +44,14 @@ async fn an_html_health_page_is_reported_as_not_json() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>hello</html>"))
         .mount(&server)
         .await;
-    let err = wait_until_ready(&server.uri(), Duration::from_millis(500), None).await.unwrap_err();
-    assert!(err.to_string().contains("non-JSON body: <html>hello</html>"), "{err}");
+    let err = wait_until_ready(&server.uri(), Duration::from_millis(500), None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("non-JSON body: <html>hello</html>"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -43,7 +59,9 @@ async fn a_dead_host_process_is_reported_at_once() {
     let server = MockServer::start().await;
     let started = std::time::Instant::now();
     let dead = || false;
-    let err = wait_until_ready(&server.uri(), Duration::from_secs(30), Some(&dead)).await.unwrap_err();
+    let err = wait_until_ready(&server.uri(), Duration::from_secs(30), Some(&dead))
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(err.to_string().contains("exited before"), "{err}");
 }
@@ -58,16 +76,35 @@ async fn a_hanging_request_becomes_a_timeout_in_the_exchange() {
     let client = HostClient::new(&server.uri(), Duration::from_millis(300)).unwrap();
     let exchange = client.send(&Call::new("GET", "/api/anything")).await;
     assert!(exchange.response.is_none());
-    assert!(exchange.error.as_deref().unwrap_or_default().contains("timed out"), "{exchange:?}");
+    assert!(
+        exchange
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{exchange:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_closed_port_is_a_transport_error_not_a_panic() {
     // Nothing listens on this port once the listener is dropped.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = HostClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client =
+        HostClient::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
     let exchange = client.send(&Call::new("GET", "/api/health")).await;
-    assert!(exchange.error.as_deref().unwrap_or_default().contains("could not connect"), "{exchange:?}");
+    assert!(
+        exchange
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not connect"),
+        "{exchange:?}"
+    );
 }
 
 #[tokio::test]
@@ -75,14 +112,21 @@ async fn a_5xx_during_bootstrap_names_the_step_status_and_body() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/companies"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(serde_json::json!({"error": "db down"})))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_json(serde_json::json!({"error": "db down"})),
+        )
         .mount(&server)
         .await;
     let client = HostClient::new(&server.uri(), Duration::from_secs(2)).unwrap();
-    let err = World::bootstrap(&client, DeploymentMode::LocalTrusted, None, "/bin/true".into())
-        .await
-        .err()
-        .expect("bootstrap must fail");
+    let err = World::bootstrap(
+        &client,
+        DeploymentMode::LocalTrusted,
+        None,
+        "/bin/true".into(),
+    )
+    .await
+    .err()
+    .expect("bootstrap must fail");
     let text = err.to_string();
     assert!(matches!(err, Error::Bootstrap { .. }), "{text}");
     assert!(text.contains("create company a"), "{text}");
@@ -99,9 +143,14 @@ async fn malformed_json_during_bootstrap_is_reported() {
         .mount(&server)
         .await;
     let client = HostClient::new(&server.uri(), Duration::from_secs(2)).unwrap();
-    let err = World::bootstrap(&client, DeploymentMode::LocalTrusted, None, "/bin/true".into())
-        .await
-        .err()
-        .expect("bootstrap must fail");
+    let err = World::bootstrap(
+        &client,
+        DeploymentMode::LocalTrusted,
+        None,
+        "/bin/true".into(),
+    )
+    .await
+    .err()
+    .expect("bootstrap must fail");
     assert!(err.to_string().contains("not JSON"), "{err}");
 }

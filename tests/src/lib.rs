@@ -15,7 +15,10 @@ use std::process::{Command, Output};
 pub fn conformance_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/<test> → target/<profile>/conformance
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = profile_dir.join("conformance");
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -48,7 +51,11 @@ pub fn processes_of_runs() -> Vec<(u32, String)> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == std::process::id() {
@@ -69,13 +76,18 @@ pub fn processes_of_runs() -> Vec<(u32, String)> {
 /// An admin URL for the machine's PostgreSQL, if one answers: `DATABASE_URL`,
 /// else the local server on 127.0.0.1:5432.
 pub fn admin_database_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// Names of databases on the admin server that runs create (`conformance_*`).
 pub fn run_databases(admin_url: &str) -> Vec<String> {
     let out = Command::new("psql")
-        .args([admin_url, "-XAtc", "select datname from pg_database where datname like 'conformance%' order by 1"])
+        .args([
+            admin_url,
+            "-XAtc",
+            "select datname from pg_database where datname like 'conformance%' order by 1",
+        ])
         .output();
     match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)

@@ -5,12 +5,18 @@
 //! into the shared cache on first use (~40 s) and needs node, npm and a
 //! PostgreSQL (DATABASE_URL or local binaries).
 
-use e2e_tests::{admin_database_url, checks_with_status, json_report, processes_of_runs, run_conformance, run_databases};
+use e2e_tests::{
+    admin_database_url, checks_with_status, json_report, processes_of_runs, run_conformance,
+    run_databases,
+};
 
 fn run_against(version: &str) {
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
-    let junit = std::env::temp_dir().join(format!("conformance-e2e-{version}-{}.xml", std::process::id()));
+    let junit = std::env::temp_dir().join(format!(
+        "conformance-e2e-{version}-{}.xml",
+        std::process::id()
+    ));
     let host = format!("paperclip@{version}");
     let output = run_conformance(&[
         "run",
@@ -31,10 +37,18 @@ fn run_against(version: &str) {
         "checks failed against {host}: {failed:?}\n{}\nstderr:\n{stderr}",
         serde_json::to_string_pretty(&report["checks"]).unwrap()
     );
-    assert_eq!(output.status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "exit code; stderr:\n{stderr}"
+    );
     assert_eq!(report["host"]["kind"], "paperclip");
     assert_eq!(report["host"]["version"], version);
-    assert!(report["summary"]["passed"].as_u64().unwrap() >= 10, "{}", report["summary"]);
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap() >= 10,
+        "{}",
+        report["summary"]
+    );
 
     let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
     assert!(xml.contains("<testsuite"), "{xml}");
@@ -42,7 +56,11 @@ fn run_against(version: &str) {
 
     let left = processes_of_runs();
     assert!(left.is_empty(), "processes left behind: {left:?}");
-    assert_eq!(run_databases(&admin), dbs_before, "the run's database was not dropped");
+    assert_eq!(
+        run_databases(&admin),
+        dbs_before,
+        "the run's database was not dropped"
+    );
 }
 
 #[test]

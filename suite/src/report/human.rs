@@ -54,11 +54,17 @@ pub fn failure_details(check: &CheckResult, color: bool) -> String {
         "{} {} [{}] {}\n",
         badge(check.status, color),
         paint(color, "1", &check.id),
-        serde_json::to_value(check.level).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        serde_json::to_value(check.level)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
         check.title
     ));
     out.push_str(&format!("  rule:     {}\n", check.source));
-    out.push_str(&format!("  failed:   {}: {}\n", failure.step, failure.message));
+    out.push_str(&format!(
+        "  failed:   {}: {}\n",
+        failure.step, failure.message
+    ));
     if let Some(expected) = &failure.expected {
         out.push_str(&format!("  expected: {}\n", compact(expected, 1500)));
     }
@@ -141,10 +147,19 @@ mod tests {
         assert!(text.contains("rule:     contract-http.md §4"), "{text}");
         assert!(text.contains("expected: {\"status\":401}"), "{text}");
         assert!(text.contains("actual:   {\"status\":200}"), "{text}");
-        assert!(text.contains("POST http://127.0.0.1:3100/api/plugins/p/api/issues/i/smoke"), "{text}");
+        assert!(
+            text.contains("POST http://127.0.0.1:3100/api/plugins/p/api/issues/i/smoke"),
+            "{text}"
+        );
         assert!(text.contains("Authorization: Bearer pcp_84…"), "{text}");
-        assert!(text.contains("replay:   conformance run --host mock --only smoke.failing"), "{text}");
-        assert!(text.ends_with("1 passed, 1 failed, 0 warnings, 1 skipped\n"), "{text}");
+        assert!(
+            text.contains("replay:   conformance run --host mock --only smoke.failing"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 passed, 1 failed, 0 warnings, 1 skipped\n"),
+            "{text}"
+        );
         assert!(!text.contains('\x1b'), "no colour when asked for none");
     }
 

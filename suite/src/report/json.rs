@@ -25,7 +25,13 @@ mod tests {
             kind: "paperclip".into(),
             version: Some("2026.707.0".into()),
         };
-        let report = RunReport::new(&host, "local_trusted", "paperclip@2026.707.0", checks(), 1234);
+        let report = RunReport::new(
+            &host,
+            "local_trusted",
+            "paperclip@2026.707.0",
+            checks(),
+            1234,
+        );
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(v["host"]["kind"], "paperclip");
         assert_eq!(v["host"]["version"], "2026.707.0");

@@ -39,7 +39,14 @@ pub fn render(report: &RunReport) -> String {
             }
         };
         let mut case = TestCase::new(check.id.clone(), status);
-        case.set_classname(check.id.split('.').next().unwrap_or("conformance").to_string());
+        case.set_classname(
+            check
+                .id
+                .split('.')
+                .next()
+                .unwrap_or("conformance")
+                .to_string(),
+        );
         case.set_time(std::time::Duration::from_millis(check.duration_ms));
         if check.status == Status::Warning {
             case.set_system_out(format!("WARNING (should-level rule)\n{details}"));
@@ -51,7 +58,9 @@ pub fn render(report: &RunReport) -> String {
     let mut junit = Report::new("conformance");
     junit.add_test_suite(suite);
     junit.set_time(std::time::Duration::from_millis(report.summary.duration_ms));
-    junit.to_string().unwrap_or_else(|e| format!("<!-- JUnit serialisation failed: {e} -->"))
+    junit
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit serialisation failed: {e} -->"))
 }
 
 #[cfg(test)]
@@ -78,6 +87,9 @@ mod tests {
         assert_eq!(xml.matches("<skipped").count(), 1, "{xml}");
         assert!(xml.contains("<testcase name=\"smoke.failing\""), "{xml}");
         assert!(xml.contains("expected status 401, got 200"), "{xml}");
-        assert!(xml.contains("conformance paperclip 2026.707.0 local_trusted"), "{xml}");
+        assert!(
+            xml.contains("conformance paperclip 2026.707.0 local_trusted"),
+            "{xml}"
+        );
     }
 }

@@ -40,7 +40,13 @@ pub struct HostReport {
 }
 
 impl RunReport {
-    pub fn new(host: &HostInfo, mode: &str, spec: &str, checks: Vec<CheckResult>, duration_ms: u64) -> Self {
+    pub fn new(
+        host: &HostInfo,
+        mode: &str,
+        spec: &str,
+        checks: Vec<CheckResult>,
+        duration_ms: u64,
+    ) -> Self {
         let summary = summarize(&checks, duration_ms);
         RunReport {
             host: HostReport {

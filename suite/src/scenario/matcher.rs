@@ -32,7 +32,11 @@ pub struct Mismatch {
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let path = if self.path.is_empty() { "/" } else { &self.path };
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         write!(f, "at {path}: {}", self.message)
     }
 }
@@ -66,22 +70,34 @@ fn show_json(v: Option<&Value>) -> String {
 fn check(expected: &Value, actual: Option<&Value>, path: String) -> Result<(), Mismatch> {
     match expected {
         Value::String(s) if s.starts_with('$') => check_matcher(s, actual, &path),
-        Value::Object(map) if map.len() == 1 && map.keys().next().is_some_and(|k| k.starts_with('$')) => {
+        Value::Object(map)
+            if map.len() == 1 && map.keys().next().is_some_and(|k| k.starts_with('$')) =>
+        {
             let (op, arg) = map.iter().next().expect("one entry");
             check_operator(op, arg, actual, &path)
         }
         Value::Object(map) => {
             let Some(Value::Object(actual_map)) = actual else {
-                return fail(&path, format!("expected an object, got {}", show_json(actual)));
+                return fail(
+                    &path,
+                    format!("expected an object, got {}", show_json(actual)),
+                );
             };
             for (k, v) in map {
-                check(v, actual_map.get(k), format!("{path}/{}", escape_pointer(k)))?;
+                check(
+                    v,
+                    actual_map.get(k),
+                    format!("{path}/{}", escape_pointer(k)),
+                )?;
             }
             Ok(())
         }
         Value::Array(items) => {
             let Some(Value::Array(actual_items)) = actual else {
-                return fail(&path, format!("expected an array, got {}", show_json(actual)));
+                return fail(
+                    &path,
+                    format!("expected an array, got {}", show_json(actual)),
+                );
             };
             if items.len() != actual_items.len() {
                 return fail(
@@ -107,7 +123,10 @@ fn check(expected: &Value, actual: Option<&Value>, path: String) -> Result<(), M
             if actual == Some(scalar) {
                 Ok(())
             } else {
-                fail(&path, format!("expected {}, got {}", scalar, show_json(actual)))
+                fail(
+                    &path,
+                    format!("expected {}, got {}", scalar, show_json(actual)),
+                )
             }
         }
     }
@@ -118,7 +137,10 @@ fn check_matcher(m: &str, actual: Option<&Value>, path: &str) -> Result<(), Mism
         let want = format!("${literal}");
         return match actual {
             Some(Value::String(s)) if *s == want => Ok(()),
-            other => fail(path, format!("expected \"{want}\", got {}", show_json(other))),
+            other => fail(
+                path,
+                format!("expected \"{want}\", got {}", show_json(other)),
+            ),
         };
     }
     let ok = match m {
@@ -147,13 +169,21 @@ fn check_matcher(m: &str, actual: Option<&Value>, path: &str) -> Result<(), Mism
     }
 }
 
-fn check_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str) -> Result<(), Mismatch> {
+fn check_operator(
+    op: &str,
+    arg: &Value,
+    actual: Option<&Value>,
+    path: &str,
+) -> Result<(), Mismatch> {
     match op {
         "$exact" => {
             if actual == Some(arg) {
                 Ok(())
             } else {
-                fail(path, format!("expected exactly {}, got {}", arg, show_json(actual)))
+                fail(
+                    path,
+                    format!("expected exactly {}, got {}", arg, show_json(actual)),
+                )
             }
         }
         "$len" => {
@@ -161,17 +191,28 @@ fn check_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str) -> 
                 Some(Value::Array(a)) => a.len(),
                 Some(Value::Object(o)) => o.len(),
                 Some(Value::String(s)) => s.chars().count(),
-                other => return fail(path, format!("expected something with a length, got {}", show_json(other))),
+                other => {
+                    return fail(
+                        path,
+                        format!("expected something with a length, got {}", show_json(other)),
+                    )
+                }
             };
             if arg.as_u64() == Some(len as u64) {
                 Ok(())
             } else {
-                fail(path, format!("expected length {arg}, got {len}: {}", show_json(actual)))
+                fail(
+                    path,
+                    format!("expected length {arg}, got {len}: {}", show_json(actual)),
+                )
             }
         }
         "$contains" => {
             let Some(Value::Array(actual_items)) = actual else {
-                return fail(path, format!("expected an array, got {}", show_json(actual)));
+                return fail(
+                    path,
+                    format!("expected an array, got {}", show_json(actual)),
+                );
             };
             let wanted = match arg {
                 Value::Array(w) => w.clone(),
@@ -179,7 +220,10 @@ fn check_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str) -> 
             };
             for w in &wanted {
                 if !actual_items.iter().any(|a| matches(w, Some(a)).is_ok()) {
-                    return fail(path, format!("no element matches {w}; elements: {}", show_json(actual)));
+                    return fail(
+                        path,
+                        format!("no element matches {w}; elements: {}", show_json(actual)),
+                    );
                 }
             }
             Ok(())
@@ -188,14 +232,23 @@ fn check_operator(op: &str, arg: &Value, actual: Option<&Value>, path: &str) -> 
             let Value::Array(alternatives) = arg else {
                 return fail(path, "$one_of needs an array of alternatives".into());
             };
-            if alternatives.iter().any(|alt| check(alt, actual, path.to_string()).is_ok()) {
+            if alternatives
+                .iter()
+                .any(|alt| check(alt, actual, path.to_string()).is_ok())
+            {
                 Ok(())
             } else {
-                fail(path, format!("expected one of {arg}, got {}", show_json(actual)))
+                fail(
+                    path,
+                    format!("expected one of {arg}, got {}", show_json(actual)),
+                )
             }
         }
         "$not" => match check(arg, actual, path.to_string()) {
-            Ok(()) => fail(path, format!("expected anything but {arg}, got {}", show_json(actual))),
+            Ok(()) => fail(
+                path,
+                format!("expected anything but {arg}, got {}", show_json(actual)),
+            ),
             Err(_) => Ok(()),
         },
         other => fail(path, format!("unknown operator '{other}' in the scenario")),

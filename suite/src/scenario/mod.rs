@@ -195,7 +195,10 @@ impl Step {
     pub fn kind(&self) -> StepKind {
         match &self.request {
             Some(r) => {
-                let (method, path) = r.trim().split_once(char::is_whitespace).unwrap_or(("GET", r));
+                let (method, path) = r
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .unwrap_or(("GET", r));
                 StepKind::Http {
                     method: method.to_ascii_uppercase(),
                     path: path.trim().to_string(),
@@ -212,7 +215,11 @@ impl Step {
         }
         match (&self.request, &self.sql) {
             (Some(r), _) => format!("step {} ({r})", index + 1),
-            (None, Some(sql)) => format!("step {} (sql: {})", index + 1, crate::health::truncate(sql.trim(), 60)),
+            (None, Some(sql)) => format!(
+                "step {} (sql: {})",
+                index + 1,
+                crate::health::truncate(sql.trim(), 60)
+            ),
             _ => format!("step {}", index + 1),
         }
     }
@@ -230,7 +237,8 @@ impl Scenario {
             path: path.to_path_buf(),
             message,
         };
-        let mut scenario: Scenario = toml::from_str(text).map_err(|e| err(e.message().to_string() + &location(text, e.span())))?;
+        let mut scenario: Scenario = toml::from_str(text)
+            .map_err(|e| err(e.message().to_string() + &location(text, e.span())))?;
         scenario.path = path.to_path_buf();
         scenario.validate().map_err(err)?;
         Ok(scenario)
@@ -238,10 +246,9 @@ impl Scenario {
 
     fn validate(&self) -> std::result::Result<(), String> {
         let id_ok = !self.id.is_empty()
-            && self
-                .id
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+            && self.id.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_')
+            });
         if !id_ok {
             return Err(format!(
                 "id '{}' must be lowercase letters, digits, '.', '-' or '_'",
@@ -262,24 +269,38 @@ impl Scenario {
                 return Err(format!("issue '{}' is declared twice", issue.name));
             }
             if issue.checkout && issue.assignee.is_none() {
-                return Err(format!("issue '{}': checkout = true needs an assignee", issue.name));
+                return Err(format!(
+                    "issue '{}': checkout = true needs an assignee",
+                    issue.name
+                ));
             }
         }
         for (i, step) in self.steps.iter().enumerate() {
             match (&step.request, &step.sql) {
-                (Some(_), Some(_)) => return Err(format!("{}: has both request and sql", step.label(i))),
-                (None, None) => return Err(format!("{}: needs either request or sql", step.label(i))),
+                (Some(_), Some(_)) => {
+                    return Err(format!("{}: has both request and sql", step.label(i)))
+                }
+                (None, None) => {
+                    return Err(format!("{}: needs either request or sql", step.label(i)))
+                }
                 (Some(r), None) => {
                     let parts: Vec<&str> = r.split_whitespace().collect();
-                    const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
-                    if parts.len() != 2 || !METHODS.contains(&parts[0].to_ascii_uppercase().as_str()) || !parts[1].starts_with('/') {
+                    const METHODS: [&str; 7] =
+                        ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+                    if parts.len() != 2
+                        || !METHODS.contains(&parts[0].to_ascii_uppercase().as_str())
+                        || !parts[1].starts_with('/')
+                    {
                         return Err(format!(
                             "{}: request must be 'METHOD /path', e.g. 'GET /api/health'",
                             step.label(i)
                         ));
                     }
                     if step.json.is_some() && step.body.is_some() {
-                        return Err(format!("{}: use either json or body, not both", step.label(i)));
+                        return Err(format!(
+                            "{}: use either json or body, not both",
+                            step.label(i)
+                        ));
                     }
                     if step.expect.rows.is_some() {
                         return Err(format!("{}: expect.rows is for sql steps", step.label(i)));
@@ -289,7 +310,10 @@ impl Scenario {
                     }
                 }
                 (None, Some(_)) => {
-                    if step.expect.status.is_some() || step.expect.body.is_some() || step.actor.is_some() {
+                    if step.expect.status.is_some()
+                        || step.expect.body.is_some()
+                        || step.actor.is_some()
+                    {
                         return Err(format!(
                             "{}: sql steps take expect.rows, not status/body/actor",
                             step.label(i)
@@ -333,7 +357,9 @@ pub fn parse_actor(s: &str) -> std::result::Result<ActorRef, String> {
         "bogus" => Ok(ActorRef::Bogus),
         other => match other.strip_prefix("agent:") {
             Some(name) if !name.is_empty() => Ok(ActorRef::Agent(name.to_string())),
-            _ => Err(format!("unknown actor '{other}': use board, none, bogus or agent:NAME")),
+            _ => Err(format!(
+                "unknown actor '{other}': use board, none, bogus or agent:NAME"
+            )),
         },
     }
 }
@@ -356,7 +382,8 @@ fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 /// Loads every `*.toml` in `dir` (not recursive), sorted by file name, and
 /// checks that ids are unique.
 pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("reading scenario directory", dir, e))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| Error::io("reading scenario directory", dir, e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
@@ -365,12 +392,17 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
     let mut scenarios = Vec::new();
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading scenario", &path, e))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("reading scenario", &path, e))?;
         let scenario = Scenario::parse(&text, &path)?;
         if let Some(first) = seen.insert(scenario.id.clone(), path.clone()) {
             return Err(Error::Scenario {
                 path,
-                message: format!("id '{}' is already used by {}", scenario.id, first.display()),
+                message: format!(
+                    "id '{}' is already used by {}",
+                    scenario.id,
+                    first.display()
+                ),
             });
         }
         scenarios.push(scenario);
@@ -451,11 +483,23 @@ expect.rows = [{ one = 1 }]
 
     #[rstest::rstest]
     #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n", "missing field `step`")]
-    #[case("id = \"Bad Id\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nrequest = \"GET /\"\n", "must be lowercase")]
-    #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nrequest = \"FETCH /\"\n", "METHOD /path")]
-    #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nname = \"n\"\n", "either request or sql")]
+    #[case(
+        "id = \"Bad Id\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nrequest = \"GET /\"\n",
+        "must be lowercase"
+    )]
+    #[case(
+        "id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nrequest = \"FETCH /\"\n",
+        "METHOD /path"
+    )]
+    #[case(
+        "id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nname = \"n\"\n",
+        "either request or sql"
+    )]
     #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[step]]\nrequest = \"GET /\"\nactor = \"root\"\n", "unknown actor")]
-    #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\nbogus = 1\n[[step]]\nrequest = \"GET /\"\n", "unknown field `bogus`")]
+    #[case(
+        "id = \"x\"\ntitle = \"t\"\nsource = \"s\"\nbogus = 1\n[[step]]\nrequest = \"GET /\"\n",
+        "unknown field `bogus`"
+    )]
     #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\n[[issue]]\nname = \"i\"\ncheckout = true\n[[step]]\nrequest = \"GET /\"\n", "needs an assignee")]
     #[case("id = \"x\"\ntitle = \"t\"\nsource = \"s\"\nlevel = \"may\"\n[[step]]\nrequest = \"GET /\"\n", "unknown variant")]
     fn rejects_malformed_scenarios(#[case] text: &str, #[case] needle: &str) {
@@ -477,7 +521,10 @@ expect.rows = [{ one = 1 }]
 
     #[test]
     fn actors() {
-        assert_eq!(parse_actor("agent:a1").unwrap(), ActorRef::Agent("a1".into()));
+        assert_eq!(
+            parse_actor("agent:a1").unwrap(),
+            ActorRef::Agent("a1".into())
+        );
         assert!(parse_actor("agent:").is_err());
     }
 }

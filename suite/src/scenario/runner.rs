@@ -56,7 +56,8 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckRes
     }
     if scenario.needs_database() && ctx.db.is_none() {
         result.status = Status::Skipped;
-        result.reason = Some("needs the host's database for row assertions; pass --host-database-url".into());
+        result.reason =
+            Some("needs the host's database for row assertions; pass --host-database-url".into());
         return result;
     }
     let mut exec = Execution {
@@ -108,7 +109,12 @@ impl Execution<'_> {
             let assignee = match &fixture.assignee {
                 Some(name) => Some(
                     self.agent(name)
-                        .ok_or_else(|| fixture_failure(format!("issue '{}': unknown assignee '{name}'", fixture.name)))?
+                        .ok_or_else(|| {
+                            fixture_failure(format!(
+                                "issue '{}': unknown assignee '{name}'",
+                                fixture.name
+                            ))
+                        })?
                         .clone(),
                 ),
                 None => None,
@@ -130,7 +136,8 @@ impl Execution<'_> {
                 .map_err(|e| fixture_failure(format!("issue '{}': {e}", fixture.name)))?;
             let prefix = format!("issue.{}", fixture.name);
             self.vars.set(format!("{prefix}.id"), issue.id);
-            self.vars.set(format!("{prefix}.identifier"), issue.identifier);
+            self.vars
+                .set(format!("{prefix}.identifier"), issue.identifier);
             self.vars.set(format!("{prefix}.title"), title);
             if let Some(run) = issue.run_id {
                 self.vars.set(format!("{prefix}.run"), run);
@@ -154,7 +161,9 @@ impl Execution<'_> {
             let deadline = retry.map(|r| Instant::now() + Duration::from_millis(r.timeout_ms));
             loop {
                 let attempt = match step.kind() {
-                    StepKind::Http { method, path } => self.http_step(step, &label, &method, &path).await,
+                    StepKind::Http { method, path } => {
+                        self.http_step(step, &label, &method, &path).await
+                    }
                     StepKind::Sql => self.sql_step(step, &label).await,
                 };
                 match attempt {
@@ -172,7 +181,8 @@ impl Execution<'_> {
     }
 
     fn credentials(&self, step: &Step, label: &str) -> Result<Credentials, StepFailure> {
-        let actor = parse_actor(step.actor.as_deref().unwrap_or("board")).map_err(|m| fatal(label, m))?;
+        let actor =
+            parse_actor(step.actor.as_deref().unwrap_or("board")).map_err(|m| fatal(label, m))?;
         let mut creds = match actor {
             ActorRef::Board => self.ctx.world.board.clone(),
             ActorRef::Nobody => Credentials::default(),
@@ -181,9 +191,12 @@ impl Execution<'_> {
                 run_id: None,
             },
             ActorRef::Agent(name) => {
-                let agent = self
-                    .agent(&name)
-                    .ok_or_else(|| fatal(label, format!("unknown agent '{name}' (world agents: a1, a2, b1)")))?;
+                let agent = self.agent(&name).ok_or_else(|| {
+                    fatal(
+                        label,
+                        format!("unknown agent '{name}' (world agents: a1, a2, b1)"),
+                    )
+                })?;
                 Credentials {
                     bearer: Some(agent.token.clone()),
                     run_id: None,
@@ -196,44 +209,69 @@ impl Execution<'_> {
         Ok(creds)
     }
 
-    async fn http_step(&mut self, step: &Step, label: &str, method: &str, path: &str) -> Result<(), StepFailure> {
+    async fn http_step(
+        &mut self,
+        step: &Step,
+        label: &str,
+        method: &str,
+        path: &str,
+    ) -> Result<(), StepFailure> {
         let path = self.vars.apply_str(path).map_err(|m| fatal(label, m))?;
         let mut call = Call::new(method, path);
         call.credentials = self.credentials(step, label)?;
         call.body = match (&step.json, &step.body) {
             (Some(j), _) => Body::Json(self.vars.apply(&to_json(j)).map_err(|m| fatal(label, m))?),
             (None, Some(text)) => Body::Raw {
-                content_type: step.content_type.clone().unwrap_or_else(|| "text/plain".into()),
+                content_type: step
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "text/plain".into()),
                 text: self.vars.apply_str(text).map_err(|m| fatal(label, m))?,
             },
             (None, None) => Body::None,
         };
         for (k, v) in &step.headers {
-            call.headers.push((k.clone(), self.vars.apply_str(v).map_err(|m| fatal(label, m))?));
+            call.headers.push((
+                k.clone(),
+                self.vars.apply_str(v).map_err(|m| fatal(label, m))?,
+            ));
         }
         let exchange = self.ctx.client.send(&call).await;
         let verdict = self.judge_http(step, label, &exchange);
         // Keep only the last attempt of a retried step: earlier attempts are noise.
-        if step.retry.is_some() && self.exchanges.last().is_some_and(|e| e.request.url == exchange.request.url && e.request.method == exchange.request.method) {
+        if step.retry.is_some()
+            && self.exchanges.last().is_some_and(|e| {
+                e.request.url == exchange.request.url && e.request.method == exchange.request.method
+            })
+        {
             self.exchanges.pop();
         }
         self.exchanges.push(exchange);
         verdict
     }
 
-    fn judge_http(&mut self, step: &Step, label: &str, exchange: &Exchange) -> Result<(), StepFailure> {
-        let failure = |message: String, expected: Option<Value>, actual: Option<Value>| StepFailure {
-            fatal: false,
-            failure: Failure {
-                step: label.to_string(),
-                message,
-                expected,
-                actual,
-                exchange: Some(exchange.clone()),
-            },
-        };
+    fn judge_http(
+        &mut self,
+        step: &Step,
+        label: &str,
+        exchange: &Exchange,
+    ) -> Result<(), StepFailure> {
+        let failure =
+            |message: String, expected: Option<Value>, actual: Option<Value>| StepFailure {
+                fatal: false,
+                failure: Failure {
+                    step: label.to_string(),
+                    message,
+                    expected,
+                    actual,
+                    exchange: Some(exchange.clone()),
+                },
+            };
         let Some(response) = &exchange.response else {
-            let error = exchange.error.clone().unwrap_or_else(|| "no response".into());
+            let error = exchange
+                .error
+                .clone()
+                .unwrap_or_else(|| "no response".into());
             return Err(failure(format!("the request failed: {error}"), None, None));
         };
         if let Some(want) = step.expect.status {
@@ -261,14 +299,20 @@ impl Execution<'_> {
             };
             if !ok {
                 return Err(failure(
-                    format!("response header '{name}': expected {want}, got {}", got.as_deref().unwrap_or("nothing")),
+                    format!(
+                        "response header '{name}': expected {want}, got {}",
+                        got.as_deref().unwrap_or("nothing")
+                    ),
                     Some(json!({ name.clone(): want })),
                     Some(json!({ name.clone(): got })),
                 ));
             }
         }
         if let Some(expected) = &step.expect.body {
-            let expected = self.vars.apply(&to_json(expected)).map_err(|m| fatal(label, m))?;
+            let expected = self
+                .vars
+                .apply(&to_json(expected))
+                .map_err(|m| fatal(label, m))?;
             let actual = if response.json || response.body.as_str().is_some_and(|s| !s.is_empty()) {
                 Some(&response.body)
             } else {
@@ -286,7 +330,10 @@ impl Execution<'_> {
     }
 
     async fn sql_step(&mut self, step: &Step, label: &str) -> Result<(), StepFailure> {
-        let db = self.ctx.db.ok_or_else(|| fatal(label, "no database connection".into()))?;
+        let db = self
+            .ctx
+            .db
+            .ok_or_else(|| fatal(label, "no database connection".into()))?;
         let sql = self
             .vars
             .apply_str(step.sql.as_deref().unwrap_or_default())
@@ -310,7 +357,10 @@ impl Execution<'_> {
         })?;
         let rows = Value::Array(rows);
         if let Some(expected) = &step.expect.rows {
-            let expected = self.vars.apply(&to_json(expected)).map_err(|m| fatal(label, m))?;
+            let expected = self
+                .vars
+                .apply(&to_json(expected))
+                .map_err(|m| fatal(label, m))?;
             if let Err(m) = matches(&expected, Some(&rows)) {
                 return Err(StepFailure {
                     fatal: false,
@@ -336,7 +386,9 @@ impl Execution<'_> {
                         fatal: false,
                         failure: Failure {
                             step: label.to_string(),
-                            message: format!("cannot save '{name}': nothing at {pointer} in the answer"),
+                            message: format!(
+                                "cannot save '{name}': nothing at {pointer} in the answer"
+                            ),
                             expected: None,
                             actual: Some(value.clone()),
                             exchange: None,

@@ -37,7 +37,12 @@ impl Vars {
     pub fn apply(&self, value: &Value) -> Result<Value, String> {
         Ok(match value {
             Value::String(s) => self.apply_str_value(s)?,
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.apply(v)).collect::<Result<_, _>>()?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.apply(v))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {
@@ -100,7 +105,10 @@ impl Vars {
             if similar.is_empty() {
                 format!("unknown variable '${{{name}}}'")
             } else {
-                format!("unknown variable '${{{name}}}' (known: {})", similar.join(", "))
+                format!(
+                    "unknown variable '${{{name}}}' (known: {})",
+                    similar.join(", ")
+                )
             }
         })
     }
@@ -121,13 +129,24 @@ mod tests {
     #[test]
     fn whole_string_reference_keeps_the_type() {
         assert_eq!(vars().apply(&json!("${n}")).unwrap(), json!(3));
-        assert_eq!(vars().apply(&json!({"a": ["${issue.root.id}"]})).unwrap(), json!({"a": ["i-1"]}));
+        assert_eq!(
+            vars().apply(&json!({"a": ["${issue.root.id}"]})).unwrap(),
+            json!({"a": ["i-1"]})
+        );
     }
 
     #[test]
     fn references_inside_text_are_interpolated() {
-        assert_eq!(vars().apply_str("/issues/${issue.root.id}/smoke?n=${n}").unwrap(), "/issues/i-1/smoke?n=3");
-        assert_eq!(vars().apply_str("cost $5 and $${x}").unwrap(), "cost $5 and ${x}");
+        assert_eq!(
+            vars()
+                .apply_str("/issues/${issue.root.id}/smoke?n=${n}")
+                .unwrap(),
+            "/issues/i-1/smoke?n=3"
+        );
+        assert_eq!(
+            vars().apply_str("cost $5 and $${x}").unwrap(),
+            "cost $5 and ${x}"
+        );
     }
 
     #[test]

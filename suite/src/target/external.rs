@@ -26,9 +26,12 @@ impl HostTarget for ExternalTarget {
 
     fn start<'a>(&'a self, ctx: &'a StartContext<'a>) -> BoxFuture<'a, Result<RunningHost>> {
         async move {
-            let health = health::wait_until_ready(&self.base_url, std::time::Duration::from_secs(15), None)
-                .await
-                .map_err(|e| Error::HostStart(format!("{e}; is the host at {} running?", self.base_url)))?;
+            let health =
+                health::wait_until_ready(&self.base_url, std::time::Duration::from_secs(15), None)
+                    .await
+                    .map_err(|e| {
+                        Error::HostStart(format!("{e}; is the host at {} running?", self.base_url))
+                    })?;
             let mode = health
                 .get("deploymentMode")
                 .and_then(|m| m.as_str())
@@ -38,7 +41,10 @@ impl HostTarget for ExternalTarget {
             Ok(RunningHost {
                 info: HostInfo {
                     kind: "url".into(),
-                    version: health.get("version").and_then(|v| v.as_str()).map(String::from),
+                    version: health
+                        .get("version")
+                        .and_then(|v| v.as_str())
+                        .map(String::from),
                 },
                 base_url: self.base_url.clone(),
                 mode,

@@ -85,7 +85,9 @@ impl FromStr for HostSpec {
         }
         if let Some(url) = s.strip_prefix("url=") {
             let parsed = url::Url::parse(url).map_err(|e| {
-                Error::Usage(format!("'{url}' is not a valid URL ({e}): use url=http://127.0.0.1:PORT"))
+                Error::Usage(format!(
+                    "'{url}' is not a valid URL ({e}): use url=http://127.0.0.1:PORT"
+                ))
             })?;
             if parsed.scheme() != "http" && parsed.scheme() != "https" {
                 return Err(Error::Usage(format!(
