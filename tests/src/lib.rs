@@ -44,7 +44,8 @@ pub fn run_conformance(args: &[&str]) -> Output {
         .expect("running conformance")
 }
 
-/// PIDs whose environment mentions a conformance run directory.
+/// PIDs whose environment or command line mentions a conformance run
+/// directory.
 pub fn processes_of_runs() -> Vec<(u32, String)> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -61,12 +62,12 @@ pub fn processes_of_runs() -> Vec<(u32, String)> {
         if pid == std::process::id() {
             continue;
         }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if String::from_utf8_lossy(&environ).contains("/conformance-run-") {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        // Hosts and agent adapters carry HOME=<run dir>/… in their
+        // environment; plugin workers run <run dir>/plugins/…/worker.js.
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if String::from_utf8_lossy(&environ).contains("/conformance-run-") || cmdline.contains("/conformance-run-") {
             found.push((pid, cmdline));
         }
     }
@@ -122,4 +123,12 @@ pub fn checks_with_status(report: &serde_json::Value, status: &str) -> Vec<Strin
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Processes of runs that appeared since `before` was taken.
+pub fn new_processes_of_runs(before: &[(u32, String)]) -> Vec<(u32, String)> {
+    processes_of_runs()
+        .into_iter()
+        .filter(|(pid, _)| !before.iter().any(|(p, _)| p == pid))
+        .collect()
 }

@@ -4,19 +4,41 @@
 //! a documented finding about that version). It installs paperclipai from npm
 //! into the shared cache on first use (~40 s) and needs node, npm and a
 //! PostgreSQL (DATABASE_URL or local binaries).
+//!
+//! Each test also proves the teardown: no process of the run is left and the
+//! run's database is gone — after a pass, after a failing check, and after
+//! Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use e2e_tests::{
-    admin_database_url, checks_with_status, json_report, processes_of_runs, run_conformance,
-    run_databases,
+    admin_database_url, checks_with_status, conformance_bin, json_report, new_processes_of_runs, processes_of_runs,
+    run_conformance, run_databases,
 };
 
+/// Runs are serialised: they share the machine's CPU and the npm cache.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn assert_clean(before: &[(u32, String)], admin: &str, dbs_before: &[String]) {
+    // Give SIGKILLed processes a moment to be reaped by init.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left = new_processes_of_runs(before);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        left = new_processes_of_runs(before);
+    }
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    assert_eq!(run_databases(admin), dbs_before, "the run's database was not dropped");
+}
+
 fn run_against(version: &str) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
-    let junit = std::env::temp_dir().join(format!(
-        "conformance-e2e-{version}-{}.xml",
-        std::process::id()
-    ));
+    let before = processes_of_runs();
+    let junit = std::env::temp_dir().join(format!("conformance-e2e-{version}-{}.xml", std::process::id()));
     let host = format!("paperclip@{version}");
     let output = run_conformance(&[
         "run",
@@ -37,30 +59,15 @@ fn run_against(version: &str) {
         "checks failed against {host}: {failed:?}\n{}\nstderr:\n{stderr}",
         serde_json::to_string_pretty(&report["checks"]).unwrap()
     );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "exit code; stderr:\n{stderr}"
-    );
+    assert_eq!(output.status.code(), Some(0), "exit code; stderr:\n{stderr}");
     assert_eq!(report["host"]["kind"], "paperclip");
     assert_eq!(report["host"]["version"], version);
-    assert!(
-        report["summary"]["passed"].as_u64().unwrap() >= 10,
-        "{}",
-        report["summary"]
-    );
+    assert!(report["summary"]["passed"].as_u64().unwrap() >= 10, "{}", report["summary"]);
 
     let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
     assert!(xml.contains("<testsuite"), "{xml}");
     let _ = std::fs::remove_file(&junit);
-
-    let left = processes_of_runs();
-    assert!(left.is_empty(), "processes left behind: {left:?}");
-    assert_eq!(
-        run_databases(&admin),
-        dbs_before,
-        "the run's database was not dropped"
-    );
+    assert_clean(&before, &admin, &dbs_before);
 }
 
 #[test]
@@ -74,4 +81,105 @@ fn real_host_2026_707_0_passes_every_check() {
 #[ignore]
 fn real_host_2026_916_1_passes_every_check() {
     run_against("2026.916.1");
+}
+
+/// A scenario that expects what the host does not do fails the run with exit
+/// code 1 and an explained failure, and the teardown still leaves nothing.
+#[test]
+fn a_failing_check_exits_1_with_an_explained_failure() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = admin_database_url();
+    let dbs_before = run_databases(&admin);
+    let before = processes_of_runs();
+    let dir = tempfile_dir("failing-scenarios");
+    let repo_scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
+    std::fs::copy(
+        format!("{repo_scenarios}/dispatch-unknown-plugin.toml"),
+        dir.join("dispatch-unknown-plugin.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("wrong.toml"),
+        r#"
+id = "selftest.wrong-status"
+title = "Deliberately wrong: expects 418 from the unknown-route answer"
+source = "tests/tests/real_host.rs"
+[[step]]
+request = "GET /api/plugins/${plugin.key}/api/nope"
+expect.status = 418
+"#,
+    )
+    .unwrap();
+    // The plugin fixture lives beside the repository's scenarios.
+    let plugin = format!("{repo_scenarios}/plugins/orchestration-smoke");
+    let output = run_conformance(&[
+        "run",
+        "--host",
+        "paperclip@2026.707.0",
+        "--scenarios",
+        dir.to_str().unwrap(),
+        "--plugin",
+        &plugin,
+        "--database-url",
+        &admin,
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("FAIL  selftest.wrong-status"), "{stdout}");
+    assert!(stdout.contains("expected status 418, got 404"), "{stdout}");
+    assert!(stdout.contains("{\"error\":\"Plugin API route not found\"}"), "the exchange is shown: {stdout}");
+    assert!(stdout.contains("--only selftest.wrong-status"), "the replay command is shown: {stdout}");
+    assert!(stdout.contains("1 passed, 1 failed, 0 warnings, 0 skipped"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_clean(&before, &admin, &dbs_before);
+}
+
+/// Ctrl-C while checks run: the suite stops everything it started, drops its
+/// database and exits 130.
+#[test]
+fn ctrl_c_mid_run_leaves_nothing_behind() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = admin_database_url();
+    let dbs_before = run_databases(&admin);
+    let before = processes_of_runs();
+    let mut child = Command::new(conformance_bin())
+        .args(["run", "--host", "paperclip@2026.707.0", "--database-url", &admin])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    let mut interrupted = false;
+    // Keep reading to the end so the child never blocks on a full pipe.
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if !interrupted && line.contains("running ") && line.contains(" checks") {
+            // Let some checks start, so agents and plugin workers are busy.
+            std::thread::sleep(Duration::from_millis(700));
+            let during = new_processes_of_runs(&before);
+            assert!(!during.is_empty(), "the run should have live processes to stop");
+            // SAFETY: signalling our own child by PID.
+            unsafe { libc_kill(child.id() as i32, 2) };
+            interrupted = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(interrupted, "the run never reached its checks:\n{}", seen.join("\n"));
+    assert_eq!(status.code(), Some(130), "stderr:\n{}", seen.join("\n"));
+    assert_clean(&before, &admin, &dbs_before);
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("conformance-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
