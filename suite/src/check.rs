@@ -76,6 +76,12 @@ pub struct CheckResult {
     pub exchanges: Vec<Exchange>,
     /// A command that re-runs just this check.
     pub repro: String,
+    /// Property checks: the seed of the case generator, in hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    /// Property checks: how many cases ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cases: Option<u32>,
 }
 
 impl CheckResult {

@@ -96,6 +96,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub sdk_version: Option<String>,
 
+    /// Cases per property check (more find more, fewer run faster).
+    #[arg(long, default_value_t = 24)]
+    pub cases: u32,
+
+    /// Seed of the property case generators (hex like 0x1f3a, or decimal);
+    /// a fresh one is drawn and reported when omitted.
+    #[arg(long)]
+    pub seed: Option<String>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -13,6 +13,8 @@
 //! - [`world`]: companies, agents, keys and issue fixtures over REST;
 //! - [`plugin`]: preparing and installing the plugin under test;
 //! - [`scenario`]: checks as data, and the runner;
+//! - [`property`]: generated cases against models of the contract, with
+//!   version [`profile`]s;
 //! - [`check`], [`report`]: results and their renderings;
 //! - [`run`]: one run from start to teardown.
 
@@ -26,7 +28,9 @@ pub mod health;
 pub mod plugin;
 pub mod postgres;
 pub mod process;
+pub mod profile;
 pub mod progress;
+pub mod property;
 pub mod report;
 pub mod run;
 pub mod scenario;

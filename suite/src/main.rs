@@ -37,6 +37,9 @@ fn list(args: ListArgs) -> ExitCode {
     let dir = args.scenarios.unwrap_or_else(default_scenarios_dir);
     match conformance::scenario::load_dir(&dir) {
         Ok(scenarios) => {
+            for p in conformance::property::all() {
+                println!("{:<44} {:<6} {} (property)", p.id(), "must", p.title());
+            }
             for s in scenarios {
                 let level = serde_json::to_value(s.level)
                     .ok()
@@ -65,7 +68,13 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     if let Some(p) = &args.plugin {
         repro.push_str(&format!(" --plugin {}", p.display()));
     }
+    let seed = match &args.seed {
+        Some(text) => conformance::property::parse_seed(text).map_err(Error::Usage)?,
+        None => conformance::property::random_seed(),
+    };
     Ok(RunOptions {
+        cases: args.cases,
+        seed,
         host,
         host_text: args.host.clone(),
         mode: args.mode.parse()?,

@@ -8,6 +8,7 @@
 //! it in reverse order.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -18,7 +19,9 @@ use crate::db::HostDb;
 use crate::error::{Error, Result};
 use crate::plugin;
 use crate::postgres::{PostgresOptions, PostgresServer, RunDatabase};
+use crate::profile;
 use crate::progress::Progress;
+use crate::property::{self, Property, PropertyConfig, PropertyEnv};
 use crate::report::RunReport;
 use crate::scenario::runner::{run_scenario, RunContext};
 use crate::scenario::vars::Vars;
@@ -52,6 +55,10 @@ pub struct RunOptions {
     pub sdk_version: Option<String>,
     /// Command prefix that replays a check (`--only ID` is appended).
     pub repro_prefix: String,
+    /// Cases per property check.
+    pub cases: u32,
+    /// Seed of the property case generators.
+    pub seed: u64,
 }
 
 /// The resources of one run.
@@ -82,7 +89,7 @@ impl Session {
     ) -> Result<RunReport> {
         let started = Instant::now();
         let opts = self.options.clone();
-        let scenarios = load_scenarios(&opts)?;
+        let (scenarios, properties) = select_checks(&opts)?;
         let target = target_for(&opts)?;
 
         let run_dir = make_run_dir()?;
@@ -123,12 +130,12 @@ impl Session {
         let client = HostClient::new(&host.base_url, opts.request_timeout)?;
         let db_url = host.database_url.clone().or(opts.host_database_url.clone());
         let db = match &db_url {
-            Some(url) => Some(HostDb::connect(url).await?),
+            Some(url) => Some(Arc::new(HostDb::connect(url).await?)),
             None => None,
         };
 
         let adapter = write_adapter_script(&run_path)?;
-        let world = World::bootstrap(&client, host.mode, db.as_ref(), adapter).await?;
+        let world = Arc::new(World::bootstrap(&client, host.mode, db.as_deref(), adapter).await?);
         progress.step("world ready: companies a, b; agents a1, a2, b1");
 
         let source = opts.plugin.clone().unwrap_or_else(|| {
@@ -177,14 +184,41 @@ impl Session {
         let run_ctx = RunContext {
             client: &client,
             world: &world,
-            db: db.as_ref(),
+            db: db.as_deref(),
             vars: &vars,
             repro_prefix: &opts.repro_prefix,
         };
+        let profile = profile::for_version(host.info.version.as_deref());
+        let env = Arc::new(PropertyEnv {
+            client: client.clone(),
+            world: world.clone(),
+            db: db.clone(),
+            plugin: installed.clone(),
+            profile,
+            handle: tokio::runtime::Handle::current(),
+            repro_prefix: opts.repro_prefix.clone(),
+        });
+        let config = PropertyConfig {
+            cases: opts.cases,
+            seed: opts.seed,
+        };
+        // Properties run on blocking threads of their own (proptest is
+        // synchronous), beside the scenarios.
+        let property_tasks: Vec<_> = properties
+            .into_iter()
+            .map(|p| {
+                let env = env.clone();
+                tokio::task::spawn_blocking(move || p.check(&env, &config))
+            })
+            .collect();
         progress.step(format!(
-            "running {} checks ({} at a time)",
+            "running {} scenarios ({} at a time) and {} properties ({} cases each, seed {:#x}, profile {})",
             scenarios.len(),
-            opts.jobs.max(1)
+            opts.jobs.max(1),
+            property_tasks.len(),
+            opts.cases,
+            opts.seed,
+            profile.name
         ));
         let mut results: Vec<(usize, CheckResult)> =
             futures::stream::iter(scenarios.iter().enumerate())
@@ -200,7 +234,14 @@ impl Session {
                 .collect()
                 .await;
         results.sort_by_key(|(i, _)| *i);
-        let checks = results.into_iter().map(|(_, r)| r).collect();
+        let mut checks: Vec<CheckResult> = results.into_iter().map(|(_, r)| r).collect();
+        for task in property_tasks {
+            let result = task
+                .await
+                .map_err(|e| Error::HostStart(format!("a property check panicked: {e}")))?;
+            on_check(&result);
+            checks.push(result);
+        }
         let host = self.host.as_ref().expect("host is set above");
         Ok(RunReport::new(
             &host.info,
@@ -255,16 +296,29 @@ impl Session {
     }
 }
 
-fn load_scenarios(opts: &RunOptions) -> Result<Vec<Scenario>> {
+/// The scenarios and properties `--only` selects (all when it is empty).
+type Selected = (Vec<Scenario>, Vec<Box<dyn Property>>);
+
+fn select_checks(opts: &RunOptions) -> Result<Selected> {
     let all = scenario::load_dir(&opts.scenarios_dir)?;
-    let selected = scenario::select(all, &opts.only);
-    if selected.is_empty() {
+    let scenarios = scenario::select(all, &opts.only);
+    let properties: Vec<Box<dyn Property>> = property::all()
+        .into_iter()
+        .filter(|p| {
+            opts.only.is_empty()
+                || opts
+                    .only
+                    .iter()
+                    .any(|pat| scenario::selects(pat, p.id(), &p.tags()))
+        })
+        .collect();
+    if scenarios.is_empty() && properties.is_empty() {
         return Err(Error::Usage(format!(
             "--only {} selects no check; list them with: conformance list",
             opts.only.join(" --only ")
         )));
     }
-    Ok(selected)
+    Ok((scenarios, properties))
 }
 
 fn target_for(opts: &RunOptions) -> Result<Box<dyn HostTarget>> {

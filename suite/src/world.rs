@@ -190,6 +190,34 @@ impl World {
         })
     }
 
+    /// Terminates an agent (`POST /api/agents/:id/terminate`, board only).
+    pub async fn terminate_agent(&self, client: &HostClient, agent: &Agent) -> Result<()> {
+        client
+            .expect_json(
+                "terminate agent",
+                &Call::new("POST", format!("/api/agents/{}/terminate", agent.id)).as_(&self.board),
+                200,
+            )
+            .await
+            .map(|_| ())
+    }
+
+    /// Revokes the agent's API key (`DELETE /api/agents/:id/keys/:keyId`).
+    pub async fn revoke_key(&self, client: &HostClient, agent: &Agent) -> Result<()> {
+        client
+            .expect_json(
+                "revoke agent key",
+                &Call::new(
+                    "DELETE",
+                    format!("/api/agents/{}/keys/{}", agent.id, agent.key_id),
+                )
+                .as_(&self.board),
+                200,
+            )
+            .await
+            .map(|_| ())
+    }
+
     /// Creates an issue; with `checkout`, the assignee checks it out with a
     /// real heartbeat run (contract-http.md §9.1 steps 4–6).
     pub async fn create_issue(

@@ -122,6 +122,8 @@ pub(crate) mod fixtures {
             reason: None,
             exchanges: vec![],
             repro: format!("conformance run --host mock --only {id}"),
+            seed: None,
+            cases: None,
         };
         let mut failed = base("smoke.failing", Status::Failed);
         failed.failure = Some(Failure {

@@ -424,21 +424,24 @@ pub fn select(scenarios: Vec<Scenario>, only: &[String]) -> Vec<Scenario> {
     }
     scenarios
         .into_iter()
-        .filter(|s| only.iter().any(|pat| selects(pat, s)))
+        .filter(|s| only.iter().any(|pat| selects(pat, &s.id, &s.tags)))
         .collect()
 }
 
-fn selects(pattern: &str, s: &Scenario) -> bool {
+/// Whether `--only` pattern selects the check `id` with `tags`: an exact id,
+/// a prefix ending in `.` or `*`, a first segment (`smoke` selects
+/// `smoke.x`), or `tag:NAME`.
+pub fn selects(pattern: &str, id: &str, tags: &[String]) -> bool {
     if let Some(tag) = pattern.strip_prefix("tag:") {
-        return s.tags.iter().any(|t| t == tag);
+        return tags.iter().any(|t| t == tag);
     }
     if let Some(prefix) = pattern.strip_suffix('*') {
-        return s.id.starts_with(prefix);
+        return id.starts_with(prefix);
     }
     if pattern.ends_with('.') {
-        return s.id.starts_with(pattern);
+        return id.starts_with(pattern);
     }
-    s.id == pattern || s.id.starts_with(&format!("{pattern}."))
+    id == pattern || id.starts_with(&format!("{pattern}."))
 }
 
 #[cfg(test)]

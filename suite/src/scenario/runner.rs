@@ -43,6 +43,8 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckRes
         reason: None,
         exchanges: Vec::new(),
         repro: format!("{} --only {}", ctx.repro_prefix, scenario.id),
+        seed: None,
+        cases: None,
     };
     if !scenario.applies_to(ctx.world.mode) {
         let modes: Vec<&str> = scenario.modes.iter().map(|m| m.as_str()).collect();

@@ -1,0 +1,85 @@
+//! Version profiles: where host versions legitimately differ.
+//!
+//! The contract is the same across versions except for a few documented
+//! behaviours. A profile names them, and the models of the property checks
+//! consult it instead of hard-coding one version. The profile is picked from
+//! the version `/api/health` reports; a host that reports none (the
+//! authenticated health body of 2026.707.0 has no version) gets the profile of
+//! the version the suite installed, or the earliest one.
+
+use serde::Serialize;
+
+/// How a host treats a bearer token it cannot verify (unknown, revoked, or of
+/// a terminated agent) when the deployment is `local_trusted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedBearer {
+    /// The request continues as the implicit local board (2026.707.0–824.1).
+    FallsBackToBoard,
+    /// 401 with [`Profile::unverified_bearer_message`] (2026.916.1).
+    Rejected,
+}
+
+/// Behaviour that differs between host versions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// Profile name, e.g. `2026.707`.
+    pub name: &'static str,
+    /// `local_trusted` with an unverifiable bearer token.
+    pub local_unverified_bearer: UnverifiedBearer,
+    /// The 401 body text for an unverifiable bearer token, where rejected
+    /// (`authenticated` mode always rejects).
+    pub unverified_bearer_message: &'static str,
+    /// Worker→host calls for another company than the request's are refused
+    /// (invocation scope, contract-db-worker.md B3 [HEAD]).
+    pub invocation_scope: bool,
+}
+
+/// 2026.707.0 to 2026.824.x: the reference behaviour.
+pub const PROFILE_707: Profile = Profile {
+    name: "2026.707",
+    local_unverified_bearer: UnverifiedBearer::FallsBackToBoard,
+    unverified_bearer_message: "Unauthorized",
+    invocation_scope: false,
+};
+
+/// 2026.831 and later (observed on 2026.916.1).
+pub const PROFILE_916: Profile = Profile {
+    name: "2026.916",
+    local_unverified_bearer: UnverifiedBearer::Rejected,
+    unverified_bearer_message: "Agent token did not verify; obtain fresh credentials and retry",
+    invocation_scope: true,
+};
+
+/// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).
+pub fn for_version(version: Option<&str>) -> &'static Profile {
+    let Some(v) = version else {
+        return &PROFILE_707;
+    };
+    let mut parts = v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0));
+    let year = parts.next().unwrap_or(0);
+    let monthday = parts.next().unwrap_or(0);
+    if (year, monthday) >= (2026, 831) {
+        &PROFILE_916
+    } else {
+        &PROFILE_707
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case(None, "2026.707")]
+    #[case(Some("2026.707.0"), "2026.707")]
+    #[case(Some("2026.824.1"), "2026.707")]
+    #[case(Some("2026.831.1"), "2026.916")]
+    #[case(Some("2026.916.1"), "2026.916")]
+    #[case(Some("2027.101.0"), "2026.916")]
+    #[case(Some("mock-0.1.0"), "2026.707")]
+    fn picks_profiles(#[case] version: Option<&str>, #[case] name: &str) {
+        assert_eq!(for_version(version).name, name);
+    }
+}

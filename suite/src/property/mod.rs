@@ -1,0 +1,247 @@
+//! Property checks: many generated cases against the live host, each compared
+//! with a model of the contract.
+//!
+//! A property generates cases with proptest (a world to build on the host and
+//! a request to make in it), runs each against the host, and compares the
+//! outcome with its model. On a failure proptest shrinks to the smallest case
+//! that still fails; the check reports that case, what the model expected,
+//! what the host did, the exchange, the seed, and a command that replays it.
+//!
+//! Each property lives in its own module with its model beside it, and the
+//! model says which contract section each rule is from.
+
+pub mod authz;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use proptest::strategy::Strategy;
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
+use serde_json::Value;
+
+use crate::check::{CheckResult, Failure, Level, Status};
+use crate::client::HostClient;
+use crate::db::HostDb;
+use crate::exchange::Exchange;
+use crate::plugin::InstalledPlugin;
+use crate::profile::Profile;
+use crate::world::World;
+
+/// How many cases, from which seed.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertyConfig {
+    pub cases: u32,
+    pub seed: u64,
+}
+
+/// What a property runs against. Shared by the properties of a run, which
+/// run on blocking threads of their own and call into the async client
+/// through `handle`.
+pub struct PropertyEnv {
+    pub client: HostClient,
+    pub world: Arc<World>,
+    pub db: Option<Arc<HostDb>>,
+    pub plugin: InstalledPlugin,
+    pub profile: &'static Profile,
+    pub handle: tokio::runtime::Handle,
+    /// Prefix of the replay command (`--only ID --seed …` is appended).
+    pub repro_prefix: String,
+}
+
+/// One property check.
+pub trait Property: Send + Sync {
+    /// Check id, e.g. `authz`.
+    fn id(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    /// Contract sections the model follows.
+    fn source(&self) -> &'static str;
+    fn tags(&self) -> Vec<String> {
+        vec!["property".into()]
+    }
+    fn level(&self) -> Level {
+        Level::Must
+    }
+    /// Runs the cases. Blocking: call it from a blocking thread.
+    fn check(&self, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult;
+}
+
+/// Every property the suite knows.
+pub fn all() -> Vec<Box<dyn Property>> {
+    vec![Box::new(authz::AuthzProperty)]
+}
+
+/// Why one case failed.
+#[derive(Debug, Clone)]
+pub struct CaseFailure {
+    pub message: String,
+    pub expected: Option<Value>,
+    pub actual: Option<Value>,
+    pub exchanges: Vec<Exchange>,
+}
+
+impl CaseFailure {
+    /// A failure with just a message (world set-up problems and the like).
+    pub fn message(message: impl Into<String>) -> Self {
+        CaseFailure {
+            message: message.into(),
+            expected: None,
+            actual: None,
+            exchanges: Vec::new(),
+        }
+    }
+}
+
+/// Runs `test` on cases drawn from `strategy` and shrinks failures; returns
+/// the check result of property `property`.
+pub fn run_property<S, F>(
+    property: &dyn Property,
+    env: &PropertyEnv,
+    config: &PropertyConfig,
+    strategy: S,
+    test: F,
+) -> CheckResult
+where
+    S: Strategy,
+    S::Value: Debug,
+    F: Fn(&S::Value) -> Result<(), CaseFailure>,
+{
+    let started = Instant::now();
+    let seed_hex = format!("{:#x}", config.seed);
+    let mut proptest_config = Config::with_cases(config.cases.max(1));
+    // Failures are reported with their seed; nothing is written to disk.
+    proptest_config.failure_persistence = Some(Box::new(FileFailurePersistence::Off));
+    proptest_config.max_shrink_iters = 64;
+    let mut runner = TestRunner::new_with_rng(proptest_config, rng_from_seed(config.seed));
+    let failures: Mutex<HashMap<String, CaseFailure>> = Mutex::new(HashMap::new());
+    let ran = AtomicU32::new(0);
+    let outcome = runner.run(&strategy, |case| {
+        ran.fetch_add(1, Ordering::Relaxed);
+        match test(&case) {
+            Ok(()) => Ok(()),
+            Err(failure) => {
+                let message = failure.message.clone();
+                failures
+                    .lock()
+                    .expect("failures lock")
+                    .insert(format!("{case:?}"), failure);
+                Err(TestCaseError::fail(message))
+            }
+        }
+    });
+    let mut result = CheckResult {
+        id: property.id().to_string(),
+        title: property.title().to_string(),
+        level: property.level(),
+        status: Status::Passed,
+        duration_ms: started.elapsed().as_millis() as u64,
+        source: property.source().to_string(),
+        failure: None,
+        reason: None,
+        exchanges: Vec::new(),
+        repro: format!(
+            "{} --only {} --seed {seed_hex} --cases {}",
+            env.repro_prefix,
+            property.id(),
+            config.cases
+        ),
+        seed: Some(seed_hex),
+        cases: Some(ran.load(Ordering::Relaxed)),
+    };
+    match outcome {
+        Ok(()) => {}
+        Err(TestError::Fail(_, minimal)) => {
+            let key = format!("{minimal:?}");
+            let failure = failures
+                .lock()
+                .expect("failures lock")
+                .remove(&key)
+                .unwrap_or_else(|| CaseFailure::message("the minimal case failed"));
+            result.status = match property.level() {
+                Level::Must => Status::Failed,
+                Level::Should => Status::Warning,
+            };
+            result.exchanges = failure.exchanges.clone();
+            result.failure = Some(Failure {
+                step: format!("minimal failing case {key}"),
+                message: failure.message,
+                expected: failure.expected,
+                actual: failure.actual,
+                exchange: failure.exchanges.last().cloned(),
+            });
+        }
+        Err(TestError::Abort(reason)) => {
+            result.status = Status::Failed;
+            result.failure = Some(Failure {
+                step: "case generation".into(),
+                message: format!("the property was aborted: {reason}"),
+                expected: None,
+                actual: None,
+                exchange: None,
+            });
+        }
+    }
+    result
+}
+
+/// A deterministic generator from a 64-bit seed (SplitMix64 expansion to the
+/// 32 bytes ChaCha wants), so `--seed` replays the same cases.
+fn rng_from_seed(seed: u64) -> TestRng {
+    let mut state = seed;
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_mut(8) {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        chunk.copy_from_slice(&z.to_le_bytes());
+    }
+    TestRng::from_seed(RngAlgorithm::ChaCha, &bytes)
+}
+
+/// Parses `0x1f3a` or `7994` into a seed.
+pub fn parse_seed(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|_| format!("'{text}' is not a seed: use a number like 0x1f3a or 7994"))
+}
+
+/// A fresh seed for a run that was given none.
+pub fn random_seed() -> u64 {
+    let u = uuid::Uuid::new_v4();
+    let bytes = u.as_bytes();
+    u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) & 0xffff_ffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::strategy::ValueTree;
+
+    #[test]
+    fn seeds_parse_in_hex_and_decimal() {
+        assert_eq!(parse_seed("0x1f3a").unwrap(), 0x1f3a);
+        assert_eq!(parse_seed("7994").unwrap(), 7994);
+        assert!(parse_seed("zz").is_err());
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_cases() {
+        let draw = |seed| {
+            let mut runner = TestRunner::new_with_rng(Config::default(), rng_from_seed(seed));
+            (0..5)
+                .map(|_| (0u32..1_000_000).new_tree(&mut runner).unwrap().current())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(draw(0x1f3a), draw(0x1f3a));
+        assert_ne!(draw(0x1f3a), draw(0x1f3b));
+    }
+}
