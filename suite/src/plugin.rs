@@ -203,9 +203,11 @@ pub async fn install(
                 )
                 .await?
         }
-        Err(Error::Bootstrap { message, .. }) => return Err(Error::Plugin(format!(
+        Err(Error::Bootstrap { message, .. }) => {
+            return Err(Error::Plugin(format!(
             "install of {path} was refused: {message}; check the plugin's manifest and migrations"
-        ))),
+        )))
+        }
         Err(other) => return Err(other),
     };
     let field = |name: &str| record[name].as_str().map(String::from);
