@@ -51,6 +51,8 @@ pub struct World {
     /// Credentials of the board: none in `local_trusted`, a board API key in
     /// `authenticated` mode.
     pub board: Credentials,
+    /// The board's user id as hosts record it (`local-board` in `local_trusted`).
+    pub board_user_id: String,
     pub companies: Vec<(String, Company)>,
     pub agents: Vec<(String, Agent)>,
     adapter_command: PathBuf,
@@ -88,8 +90,8 @@ impl World {
         db: Option<&HostDb>,
         adapter_command: PathBuf,
     ) -> Result<World> {
-        let board = match mode {
-            DeploymentMode::LocalTrusted => Credentials::default(),
+        let (board, board_user_id) = match mode {
+            DeploymentMode::LocalTrusted => (Credentials::default(), "local-board".to_string()),
             DeploymentMode::Authenticated => {
                 let db = db.ok_or_else(|| Error::Bootstrap {
                     step: "authenticated board".into(),
@@ -101,6 +103,7 @@ impl World {
         let mut world = World {
             mode,
             board,
+            board_user_id,
             companies: Vec::new(),
             agents: Vec::new(),
             adapter_command,
@@ -316,6 +319,7 @@ impl World {
             export_agent(vars, name, a);
         }
         vars.set("mode", self.mode.as_str());
+        vars.set("board.user_id", self.board_user_id.clone());
     }
 }
 
@@ -329,7 +333,7 @@ pub fn export_agent(vars: &mut Vars, name: &str, a: &Agent) {
 /// Authenticated mode: sign up an admin, grant instance admin in the
 /// database (no HTTP route can make the first admin, real-host.md §4), and
 /// mint a board API key, which needs no browser Origin afterwards.
-async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credentials> {
+async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<(Credentials, String)> {
     let origin = client.base_url().to_string();
     let email = format!(
         "admin-{}@conformance.test",
@@ -397,10 +401,13 @@ async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<Credent
             step: "board API key".into(),
             message: format!("POST /api/board-api-keys answered {status} without a token"),
         })?;
-    Ok(Credentials {
-        bearer: Some(token),
-        run_id: None,
-    })
+    Ok((
+        Credentials {
+            bearer: Some(token),
+            run_id: None,
+        },
+        user_id,
+    ))
 }
 
 fn str_field(body: &Value, field: &str, step: &str) -> Result<String> {

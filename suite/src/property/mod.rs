@@ -10,6 +10,7 @@
 //! Each property lives in its own module with its model beside it, and the
 //! model says which contract section each rule is from.
 
+pub mod attribution;
 pub mod authz;
 
 use std::collections::HashMap;
@@ -72,7 +73,10 @@ pub trait Property: Send + Sync {
 
 /// Every property the suite knows.
 pub fn all() -> Vec<Box<dyn Property>> {
-    vec![Box::new(authz::AuthzProperty)]
+    vec![
+        Box::new(authz::AuthzProperty),
+        Box::new(attribution::AttributionProperty),
+    ]
 }
 
 /// Why one case failed.

@@ -19,6 +19,7 @@
 //! Single-key objects whose key starts with `$` are operators:
 //! `{"$exact": v}` (equality, no extra keys), `{"$len": n}`,
 //! `{"$contains": [..]}` (every listed item matches some element),
+//! `{"$all": [..]}` (exactly these elements, in any order),
 //! `{"$one_of": [..]}` (matches any alternative), `{"$not": v}`.
 
 use serde_json::Value;
@@ -228,6 +229,42 @@ fn check_operator(
             }
             Ok(())
         }
+        "$all" => {
+            let Some(Value::Array(actual_items)) = actual else {
+                return fail(
+                    path,
+                    format!("expected an array, got {}", show_json(actual)),
+                );
+            };
+            let Value::Array(wanted) = arg else {
+                return fail(path, "$all needs an array".into());
+            };
+            if wanted.len() != actual_items.len() {
+                return fail(
+                    path,
+                    format!(
+                        "expected {} element(s) in any order, got {}: {}",
+                        wanted.len(),
+                        actual_items.len(),
+                        show_json(actual)
+                    ),
+                );
+            }
+            let mut used = vec![false; actual_items.len()];
+            if assign(wanted, actual_items, 0, &mut used) {
+                Ok(())
+            } else {
+                let unmatched = wanted
+                    .iter()
+                    .find(|w| !actual_items.iter().any(|a| matches(w, Some(a)).is_ok()))
+                    .map(|w| format!("no element matches {w}"))
+                    .unwrap_or_else(|| "the elements cannot be paired one to one".into());
+                fail(
+                    path,
+                    format!("{unmatched}; elements: {}", show_json(actual)),
+                )
+            }
+        }
         "$one_of" => {
             let Value::Array(alternatives) = arg else {
                 return fail(path, "$one_of needs an array of alternatives".into());
@@ -255,6 +292,24 @@ fn check_operator(
     }
 }
 
+/// Pairs each wanted item with a distinct actual element (backtracking: the
+/// arrays are small, and greedy pairing can fail where a pairing exists).
+fn assign(wanted: &[Value], actual: &[Value], index: usize, used: &mut [bool]) -> bool {
+    let Some(w) = wanted.get(index) else {
+        return true;
+    };
+    for (i, a) in actual.iter().enumerate() {
+        if !used[i] && matches(w, Some(a)).is_ok() {
+            used[i] = true;
+            if assign(wanted, actual, index + 1, used) {
+                return true;
+            }
+            used[i] = false;
+        }
+    }
+    false
+}
+
 fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
@@ -276,6 +331,7 @@ mod tests {
     #[case(json!({"$one_of": [401, 403]}), json!(403))]
     #[case(json!({"$not": "$null"}), json!(1))]
     #[case(json!({"$exact": {"error": "x"}}), json!({"error": "x"}))]
+    #[case(json!({"$all": [{"a": "$any"}, {"a": 1}]}), json!([{"a": 1}, {"a": 2}]))]
     #[case(json!(1), json!(1.0))]
     #[case(json!("$$ref"), json!("$ref"))]
     fn matching_cases(#[case] expected: Value, #[case] actual: Value) {
@@ -290,6 +346,8 @@ mod tests {
     #[case(json!("$uuid"), json!("not-a-uuid"), "")]
     #[case(json!({"$exact": {"error": "x"}}), json!({"error": "x", "code": 1}), "")]
     #[case(json!({"$contains": ["z"]}), json!(["a"]), "")]
+    #[case(json!({"$all": [1, 1]}), json!([1, 2]), "")]
+    #[case(json!({"$all": [1]}), json!([1, 1]), "")]
     #[case(json!("$null"), json!({}), "")]
     fn mismatch_cases(#[case] expected: Value, #[case] actual: Value, #[case] path: &str) {
         let m = matches(&expected, Some(&actual)).unwrap_err();
