@@ -195,6 +195,8 @@ impl Session {
             db: db.clone(),
             plugin: installed.clone(),
             profile,
+            work_dir: run_path.join("generated-plugins"),
+            sdk_node_modules: Some(prepared.dir.join("node_modules")).filter(|p| p.is_dir()),
             handle: tokio::runtime::Handle::current(),
             repro_prefix: opts.repro_prefix.clone(),
         });

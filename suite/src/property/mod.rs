@@ -12,6 +12,7 @@
 
 pub mod attribution;
 pub mod authz;
+pub mod migrations;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -49,6 +50,11 @@ pub struct PropertyEnv {
     pub db: Option<Arc<HostDb>>,
     pub plugin: InstalledPlugin,
     pub profile: &'static Profile,
+    /// A directory for files the properties generate (the run directory).
+    pub work_dir: std::path::PathBuf,
+    /// The `node_modules` of the prepared smoke plugin: the plugin SDK at the
+    /// host's version, for generated plugin packages to link to.
+    pub sdk_node_modules: Option<std::path::PathBuf>,
     pub handle: tokio::runtime::Handle,
     /// Prefix of the replay command (`--only ID --seed …` is appended).
     pub repro_prefix: String,
@@ -76,6 +82,7 @@ pub fn all() -> Vec<Box<dyn Property>> {
     vec![
         Box::new(authz::AuthzProperty),
         Box::new(attribution::AttributionProperty),
+        Box::new(migrations::MigrationsProperty),
     ]
 }
 
