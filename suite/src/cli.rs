@@ -105,6 +105,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<String>,
 
+    /// Baseline of expected failures (default: scenarios/baselines/<kind>[-<version>].toml if present).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -18,6 +18,7 @@
 //! - [`check`], [`report`]: results and their renderings;
 //! - [`run`]: one run from start to teardown.
 
+pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod client;

@@ -74,6 +74,7 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     };
     Ok(RunOptions {
         cases: args.cases,
+        baseline: args.baseline.clone(),
         seed,
         host,
         host_text: args.host.clone(),

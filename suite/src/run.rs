@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
+use crate::baseline::Baseline;
 use crate::check::CheckResult;
 use crate::client::HostClient;
 use crate::db::HostDb;
@@ -22,7 +23,7 @@ use crate::postgres::{PostgresOptions, PostgresServer, RunDatabase};
 use crate::profile;
 use crate::progress::Progress;
 use crate::property::{self, Property, PropertyConfig, PropertyEnv};
-use crate::report::RunReport;
+use crate::report::{RunInfo, RunReport};
 use crate::scenario::runner::{run_scenario, RunContext};
 use crate::scenario::vars::Vars;
 use crate::scenario::{self, Scenario};
@@ -59,6 +60,8 @@ pub struct RunOptions {
     pub cases: u32,
     /// Seed of the property case generators.
     pub seed: u64,
+    /// Baseline of expected failures; `None` looks for the host's default.
+    pub baseline: Option<PathBuf>,
 }
 
 /// The resources of one run.
@@ -245,13 +248,35 @@ impl Session {
             checks.push(result);
         }
         let host = self.host.as_ref().expect("host is set above");
-        Ok(RunReport::new(
+        let baseline_path = opts.baseline.clone().or_else(|| {
+            Baseline::discover(
+                &opts.scenarios_dir.join("baselines"),
+                &host.info.kind,
+                host.info.version.as_deref(),
+            )
+        });
+        if let Some(path) = baseline_path {
+            let baseline = Baseline::load(&path)?;
+            progress.step(format!(
+                "baseline {} ({} entries)",
+                path.display(),
+                baseline.entries.len()
+            ));
+            baseline.apply(&mut checks, &known_check_ids(&opts)?);
+        }
+        let mut report = RunReport::new(
             &host.info,
             host.mode.as_str(),
             &opts.host_text,
             checks,
             started.elapsed().as_millis() as u64,
-        ))
+        );
+        report.run = Some(RunInfo {
+            seed: format!("{:#x}", opts.seed),
+            cases: opts.cases,
+            profile: profile.name.to_string(),
+        });
+        Ok(report)
     }
 
     /// Releases everything the run created, in reverse order. Errors are
@@ -296,6 +321,16 @@ impl Session {
         }
         errors
     }
+}
+
+/// Ids of every check the suite has, selected or not.
+fn known_check_ids(opts: &RunOptions) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = scenario::load_dir(&opts.scenarios_dir)?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    ids.extend(property::all().iter().map(|p| p.id().to_string()));
+    Ok(ids)
 }
 
 /// The scenarios and properties `--only` selects (all when it is empty).

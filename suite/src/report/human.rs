@@ -119,6 +119,12 @@ pub fn render(report: &RunReport, color: bool) -> String {
         report.checks.len(),
         report.summary.duration_ms as f64 / 1000.0
     ));
+    if let Some(run) = &report.run {
+        out.push_str(&format!(
+            "properties: seed {}, {} cases each, profile {} (replay with --seed {} --cases {})\n",
+            run.seed, run.cases, run.profile, run.seed, run.cases
+        ));
+    }
     out.push_str(&summary_line(&report.summary));
     out.push('\n');
     out

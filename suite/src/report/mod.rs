@@ -25,8 +25,19 @@ pub struct Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub host: HostReport,
+    /// Property settings of the run (seed, cases, version profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
     pub summary: Summary,
     pub checks: Vec<CheckResult>,
+}
+
+/// Settings that replay a run's property cases.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub seed: String,
+    pub cases: u32,
+    pub profile: String,
 }
 
 /// The host as reported (the stable `host` object of the JSON report).
@@ -55,6 +66,7 @@ impl RunReport {
                 mode: mode.to_string(),
                 spec: spec.to_string(),
             },
+            run: None,
             summary,
             checks,
         }
