@@ -74,6 +74,9 @@ pub struct CheckResult {
     pub reason: Option<String>,
     /// Every HTTP exchange the check made, in order.
     pub exchanges: Vec<Exchange>,
+    /// Rows returned by the check's SQL steps, in order (for comparing hosts).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub rows: Vec<RowsObserved>,
     /// A command that re-runs just this check.
     pub repro: String,
     /// Property checks: the seed of the case generator, in hex.
@@ -89,4 +92,11 @@ impl CheckResult {
     pub fn fails_run(&self) -> bool {
         self.status == Status::Failed
     }
+}
+
+/// The rows one SQL step saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowsObserved {
+    pub step: String,
+    pub rows: Value,
 }

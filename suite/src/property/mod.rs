@@ -154,6 +154,7 @@ where
         failure: None,
         reason: None,
         exchanges: Vec::new(),
+        rows: Vec::new(),
         repro: format!(
             "{} --only {} --seed {seed_hex} --cases {}",
             env.repro_prefix,

@@ -133,6 +133,7 @@ pub(crate) mod fixtures {
             failure: None,
             reason: None,
             exchanges: vec![],
+            rows: Vec::new(),
             repro: format!("conformance run --host mock --only {id}"),
             seed: None,
             cases: None,

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::matcher::matches;
 use super::vars::Vars;
 use super::{parse_actor, to_json, ActorRef, Scenario, Step, StepKind};
-use crate::check::{CheckResult, Failure, Level, Status};
+use crate::check::{CheckResult, Failure, Level, RowsObserved, Status};
 use crate::client::{Body, Call, Credentials, HostClient};
 use crate::db::HostDb;
 use crate::exchange::Exchange;
@@ -42,6 +42,7 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckRes
         failure: None,
         reason: None,
         exchanges: Vec::new(),
+        rows: Vec::new(),
         repro: format!("{} --only {}", ctx.repro_prefix, scenario.id),
         seed: None,
         cases: None,
@@ -67,12 +68,14 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckRes
         vars: ctx.vars.clone(),
         agents: Vec::new(),
         exchanges: Vec::new(),
+        rows: Vec::new(),
     };
     let outcome = match exec.fixtures(scenario).await {
         Ok(()) => exec.steps(scenario).await,
         Err(failure) => Err(failure),
     };
     result.exchanges = exec.exchanges;
+    result.rows = exec.rows;
     result.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(failure) = outcome {
         result.status = match scenario.level {
@@ -90,6 +93,7 @@ struct Execution<'a> {
     /// Fixture agents, by scenario-local name.
     agents: Vec<(String, Agent)>,
     exchanges: Vec<Exchange>,
+    rows: Vec<RowsObserved>,
 }
 
 impl Execution<'_> {
@@ -358,6 +362,14 @@ impl Execution<'_> {
             },
         })?;
         let rows = Value::Array(rows);
+        // Keep only the last attempt of a retried step.
+        if step.retry.is_some() && self.rows.last().is_some_and(|r| r.step == label) {
+            self.rows.pop();
+        }
+        self.rows.push(RowsObserved {
+            step: label.to_string(),
+            rows: rows.clone(),
+        });
         if let Some(expected) = &step.expect.rows {
             let expected = self
                 .vars
