@@ -1,0 +1,179 @@
+//! Host configuration: what the CLI flags and the library API both feed into
+//! [`crate::serve`].
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::Error;
+
+/// `PAPERCLIP_DEPLOYMENT_MODE` of the real host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeploymentMode {
+    /// No credentials = the implicit local board (instance admin).
+    #[default]
+    LocalTrusted,
+    /// No credentials = nobody; boards sign up and use sessions or board keys.
+    Authenticated,
+}
+
+impl DeploymentMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentMode::LocalTrusted => "local_trusted",
+            DeploymentMode::Authenticated => "authenticated",
+        }
+    }
+}
+
+impl FromStr for DeploymentMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "local_trusted" => Ok(DeploymentMode::LocalTrusted),
+            "authenticated" => Ok(DeploymentMode::Authenticated),
+            other => Err(Error::Config(format!(
+                "unknown deployment mode '{other}': use local_trusted or authenticated"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for DeploymentMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A deliberate deviation from the real host, switched on with `--defect`.
+/// The suite uses them to prove that its checks catch a misbehaving host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Defect {
+    /// Unknown scoped plugin routes answer 503 instead of 404.
+    UnknownRoute503,
+    /// The checkout policy is not enforced for agents (no 401/409).
+    SkipCheckoutPolicy,
+    /// Plugin-origin activity rows are written with actor_type `system`.
+    ActivityActorSystem,
+    /// Agents of another company are let through on scoped routes.
+    SkipCompanyAccess,
+    /// Malformed JSON bodies answer 400 instead of the real host's 500.
+    MalformedJson400,
+}
+
+/// Every defect with its CLI name and a one-line description.
+pub const DEFECTS: &[(Defect, &str, &str)] = &[
+    (
+        Defect::UnknownRoute503,
+        "unknown-route-503",
+        "unknown scoped plugin routes answer 503 instead of 404 \"Plugin API route not found\"",
+    ),
+    (
+        Defect::SkipCheckoutPolicy,
+        "skip-checkout-policy",
+        "scoped routes never enforce checkoutPolicy for agents (no 401/409)",
+    ),
+    (
+        Defect::ActivityActorSystem,
+        "activity-actor-system",
+        "plugin-origin activity rows are written with actor_type 'system' instead of 'plugin'",
+    ),
+    (
+        Defect::SkipCompanyAccess,
+        "skip-company-access",
+        "scoped routes skip the company access check (cross-company agents pass)",
+    ),
+    (
+        Defect::MalformedJson400,
+        "malformed-json-400",
+        "malformed JSON bodies answer 400 instead of 500 \"Internal server error\"",
+    ),
+];
+
+impl Defect {
+    pub fn name(self) -> &'static str {
+        DEFECTS
+            .iter()
+            .find(|(d, _, _)| *d == self)
+            .map(|(_, n, _)| *n)
+            .unwrap_or("unknown")
+    }
+}
+
+impl FromStr for Defect {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        DEFECTS
+            .iter()
+            .find(|(_, name, _)| *name == s)
+            .map(|(d, _, _)| *d)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "unknown defect '{s}'; list them with --list-defects"
+                ))
+            })
+    }
+}
+
+/// The set of defects switched on for a host.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defects(BTreeSet<Defect>);
+
+impl Defects {
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn with(mut self, d: Defect) -> Self {
+        self.0.insert(d);
+        self
+    }
+    pub fn has(&self, d: Defect) -> bool {
+        self.0.contains(&d)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = Defect> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<Defect> for Defects {
+    fn from_iter<T: IntoIterator<Item = Defect>>(iter: T) -> Self {
+        Defects(iter.into_iter().collect())
+    }
+}
+
+/// Everything [`crate::serve`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Postgres URL of the host's own database (the schema is applied there).
+    pub database_url: String,
+    /// Port on 127.0.0.1; 0 picks a free one (see `HostHandle::base_url`).
+    pub port: u16,
+    pub mode: DeploymentMode,
+    pub defects: Defects,
+    /// `node` binary used for manifests and workers.
+    pub node: PathBuf,
+    /// Instance id (cookie prefix, worker `instanceInfo`).
+    pub instance_id: String,
+}
+
+impl Config {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            port: 0,
+            mode: DeploymentMode::LocalTrusted,
+            defects: Defects::none(),
+            node: PathBuf::from("node"),
+            instance_id: "default".into(),
+        }
+    }
+}
+
+/// What `/api/health` reports as `version`. Not a real host version, so the
+/// suite picks its earliest (2026.707) behaviour profile for the mock.
+pub const MOCK_VERSION: &str = concat!("mock-", env!("CARGO_PKG_VERSION"));
+
+/// What the worker `initialize` reports as `instanceInfo.hostVersion`
+/// (the real server's default when it has no version to pass).
+pub const WORKER_HOST_VERSION: &str = "0.0.0";

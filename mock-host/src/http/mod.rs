@@ -1,0 +1,75 @@
+//! The HTTP surface: router and middleware order.
+
+pub mod actor;
+pub mod authz;
+pub mod core;
+pub mod issues;
+pub mod pipeline;
+pub mod plugins;
+pub mod scoped;
+pub mod state;
+
+use axum::middleware::from_fn;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{any, delete, get, post};
+use axum::Router;
+
+use state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/health", get(core::health))
+        .route("/api/auth/sign-up/email", post(core::sign_up))
+        .route("/api/auth/sign-in/email", post(core::sign_in))
+        .route("/api/auth/get-session", get(core::get_session))
+        .route("/api/board-api-keys", post(core::create_board_key))
+        .route(
+            "/api/companies",
+            post(core::create_company).get(core::list_companies),
+        )
+        .route("/api/companies/{id}", get(core::get_company))
+        .route(
+            "/api/companies/{id}/agents",
+            post(core::create_agent).get(core::list_agents),
+        )
+        .route(
+            "/api/companies/{id}/issues",
+            post(issues::create_issue).get(issues::list_issues),
+        )
+        .route(
+            "/api/companies/{id}/activity",
+            get(issues::company_activity),
+        )
+        .route("/api/agents/{id}", get(core::get_agent))
+        .route("/api/agents/{id}/keys", post(core::create_agent_key))
+        .route(
+            "/api/agents/{id}/keys/{key}",
+            delete(core::revoke_agent_key),
+        )
+        .route("/api/agents/{id}/heartbeat/invoke", post(issues::invoke))
+        .route("/api/agents/{id}/wakeup", post(issues::wakeup))
+        .route("/api/issues/{id}", get(issues::get_issue))
+        .route("/api/issues/{id}/checkout", post(issues::checkout))
+        .route("/api/issues/{id}/activity", get(issues::issue_activity))
+        .route("/api/plugins", get(plugins::list))
+        .route("/api/plugins/install", post(plugins::install))
+        .route(
+            "/api/plugins/{plugin}",
+            get(plugins::get).delete(plugins::uninstall),
+        )
+        .route("/api/plugins/{plugin}/health", get(plugins::health))
+        .route("/api/plugins/{plugin}/enable", post(plugins::enable))
+        .route("/api/plugins/{plugin}/disable", post(plugins::disable))
+        .route("/api/plugins/{plugin}/api", any(scoped::dispatch))
+        .route("/api/plugins/{plugin}/api/", any(scoped::dispatch))
+        .route("/api/plugins/{plugin}/api/{*rest}", any(scoped::dispatch))
+        .fallback(pipeline::not_found)
+        .method_not_allowed_fallback(pipeline::not_found);
+    // Layers run outermost-last-added: body → hostname → actor → guard.
+    api.layer(from_fn(pipeline::mutation_guard))
+        .layer(from_fn_with_state(state.clone(), actor::middleware))
+        .layer(from_fn(pipeline::hostname_guard))
+        .layer(from_fn_with_state(state.clone(), pipeline::json_body))
+        .layer(from_fn(pipeline::powered_by))
+        .with_state(state)
+}

@@ -1,0 +1,332 @@
+//! Plugin database namespaces: schema name derivation (A1), the namespace
+//! registry rows, and the migration runner with its ledger (A2/A3).
+
+use std::path::{Component, Path};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::Client;
+use crate::error::{Error, Result};
+use crate::plugin::sqlguard;
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `derivePluginDatabaseNamespace(pluginKey, namespaceSlug?)`.
+pub fn derive_namespace(plugin_key: &str, slug: Option<&str>) -> String {
+    let hash = &sha256_hex(plugin_key.as_bytes())[..10];
+    let base = slug.unwrap_or(plugin_key).to_lowercase();
+    // Runs of characters outside [a-z0-9_] become one `_`.
+    let mut s = String::new();
+    let mut in_run = false;
+    for c in base.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            s.push(c);
+            in_run = false;
+        } else if !in_run {
+            s.push('_');
+            in_run = true;
+        }
+    }
+    let s = s.trim_matches('_');
+    let mut collapsed = String::new();
+    for c in s.chars() {
+        if c == '_' && collapsed.ends_with('_') {
+            continue;
+        }
+        collapsed.push(c);
+    }
+    let mut slug: String = collapsed.chars().take(36).collect();
+    if slug.is_empty() {
+        slug = "plugin".into();
+    }
+    let mut name = format!("plugin_{slug}_{hash}");
+    name.truncate(63);
+    name
+}
+
+/// The manifest's `database` block, if any.
+pub struct DatabaseDecl {
+    pub namespace_slug: Option<String>,
+    pub migrations_dir: String,
+    pub core_read_tables: Vec<String>,
+}
+
+impl DatabaseDecl {
+    pub fn from_manifest(manifest: &Value) -> Option<Self> {
+        let db = manifest.get("database")?.as_object()?;
+        Some(DatabaseDecl {
+            namespace_slug: db
+                .get("namespaceSlug")
+                .and_then(Value::as_str)
+                .map(String::from),
+            migrations_dir: db
+                .get("migrationsDir")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            core_read_tables: core_read_tables(manifest),
+        })
+    }
+}
+
+/// `manifest.database.coreReadTables ?? []`.
+pub fn core_read_tables(manifest: &Value) -> Vec<String> {
+    manifest
+        .pointer("/database/coreReadTables")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `CREATE SCHEMA IF NOT EXISTS` + upsert of the registry row (status
+/// forced back to `active`).
+pub async fn ensure_namespace(
+    client: &Client,
+    plugin_id: Uuid,
+    plugin_key: &str,
+    namespace: &str,
+) -> Result<()> {
+    client
+        .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{namespace}\""))
+        .await?;
+    client
+        .execute(
+            "INSERT INTO plugin_database_namespaces (plugin_id, plugin_key, namespace_name, namespace_mode, status)
+             VALUES ($1, $2, $3, 'schema', 'active')
+             ON CONFLICT (plugin_id) DO UPDATE SET plugin_key = EXCLUDED.plugin_key,
+               namespace_name = EXCLUDED.namespace_name, namespace_mode = 'schema',
+               status = 'active', updated_at = now()",
+            &[&plugin_id, &plugin_key, &namespace],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The active namespace of a plugin (`getRuntimeNamespace`).
+pub async fn runtime_namespace(client: &Client, plugin_id: Uuid) -> Result<String> {
+    let row = client
+        .query_opt(
+            "SELECT namespace_name FROM plugin_database_namespaces WHERE plugin_id = $1 AND status = 'active'",
+            &[&plugin_id],
+        )
+        .await?;
+    row.map(|r| r.get(0))
+        .ok_or_else(|| Error::internal("Plugin database namespace is not active"))
+}
+
+/// The migration files of a directory, in the real host's order.
+pub fn discover_migrations(dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        // Dirent.isFile(): symlinks and directories are skipped.
+        if entry.file_type()?.is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".sql") {
+                names.push(name);
+            }
+        }
+    }
+    // Approximates JS localeCompare: case-insensitive first, then by bytes.
+    names.sort_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then(a.cmp(b)));
+    Ok(names)
+}
+
+/// Advisory lock key: the first 12 hex chars of sha256(plugin id) as an int.
+pub fn migration_lock_key(plugin_id: Uuid) -> i64 {
+    let h = sha256_hex(plugin_id.to_string().as_bytes());
+    i64::from_str_radix(&h[..12], 16).unwrap_or(0)
+}
+
+/// `applyMigrations`: returns the namespace, or None without `database`.
+/// `failure_client` is a second connection: failure rows are written there
+/// so they survive the rollback of the migration transaction.
+pub async fn apply_migrations(
+    client: &mut Client,
+    failure_client: &Client,
+    plugin_id: Uuid,
+    manifest: &Value,
+    package_root: &Path,
+) -> Result<Option<String>> {
+    let Some(decl) = DatabaseDecl::from_manifest(manifest) else {
+        return Ok(None);
+    };
+    let plugin_key = manifest
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let version = manifest
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = derive_namespace(plugin_key, decl.namespace_slug.as_deref());
+    ensure_namespace(client, plugin_id, plugin_key, &namespace).await?;
+
+    let rel = Path::new(&decl.migrations_dir);
+    if rel.is_absolute() || rel.components().next() == Some(Component::ParentDir) {
+        return Err(Error::internal(format!(
+            "Plugin migrationsDir escapes package root: {}",
+            decl.migrations_dir
+        )));
+    }
+    let dir = package_root.join(rel);
+    let files = discover_migrations(&dir).map_err(|e| match e {
+        Error::Io(io) => Error::internal(format!(
+            "ENOENT: no such file or directory, scandir '{}' ({io})",
+            dir.display()
+        )),
+        other => other,
+    })?;
+
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&migration_lock_key(plugin_id)],
+    )
+    .await?;
+    for file in &files {
+        let text = std::fs::read_to_string(dir.join(file))?;
+        let checksum = sha256_hex(text.as_bytes());
+        let existing = tx
+            .query_opt(
+                "SELECT status, checksum FROM plugin_migrations WHERE plugin_id = $1 AND migration_key = $2",
+                &[&plugin_id, &file],
+            )
+            .await?;
+        if let Some(row) = existing {
+            let status: String = row.get(0);
+            let old: String = row.get(1);
+            if status == "applied" {
+                if old == checksum {
+                    continue;
+                }
+                // Outside the failure recorder: no ledger trace, rollback.
+                return Err(Error::internal(format!(
+                    "Plugin migration checksum mismatch for {file}"
+                )));
+            }
+        }
+        let attempt: Result<()> = async {
+            let statements = sqlguard::split_statements(&text);
+            if statements.is_empty() {
+                return Err(Error::internal(format!("Plugin migration {file} is empty")));
+            }
+            for st in &statements {
+                sqlguard::validate_migration_statement(st, &namespace, &decl.core_read_tables)
+                    .map_err(Error::internal)?;
+                tx.batch_execute(st).await?;
+            }
+            tx.execute(
+                "INSERT INTO plugin_migrations (plugin_id, plugin_key, namespace_name, migration_key, checksum, plugin_version, status, applied_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'applied', now())
+                 ON CONFLICT (plugin_id, migration_key) DO UPDATE SET checksum = EXCLUDED.checksum,
+                   plugin_version = EXCLUDED.plugin_version, status = 'applied', error_message = NULL,
+                   started_at = now(), applied_at = now()",
+                &[&plugin_id, &plugin_key, &namespace, &file, &checksum, &version],
+            )
+            .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = attempt {
+            let message = e.message();
+            record_failure(
+                failure_client,
+                plugin_id,
+                plugin_key,
+                &namespace,
+                file,
+                &checksum,
+                version,
+                &message,
+            )
+            .await?;
+            return Err(e);
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(namespace))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_failure(
+    client: &Client,
+    plugin_id: Uuid,
+    plugin_key: &str,
+    namespace: &str,
+    file: &str,
+    checksum: &str,
+    version: &str,
+    message: &str,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO plugin_migrations (plugin_id, plugin_key, namespace_name, migration_key, checksum, plugin_version, status, error_message)
+             VALUES ($1, $2, $3, $4, $5, $6, 'failed', $7)
+             ON CONFLICT (plugin_id, migration_key) DO UPDATE SET checksum = EXCLUDED.checksum,
+               plugin_version = EXCLUDED.plugin_version, status = 'failed',
+               error_message = EXCLUDED.error_message, started_at = now(), applied_at = NULL",
+            &[&plugin_id, &plugin_key, &namespace, &file, &checksum, &version, &message],
+        )
+        .await?;
+    client
+        .execute(
+            "UPDATE plugin_database_namespaces SET status = 'migration_failed', updated_at = now() WHERE plugin_id = $1",
+            &[&plugin_id],
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    // contract-db-worker.md A1 worked examples.
+    #[rstest]
+    #[case(
+        "paperclipai.plugin-orchestration-smoke-example",
+        Some("orchestration_smoke"),
+        "plugin_orchestration_smoke_1e8c264c64"
+    )]
+    #[case(
+        "paperclipai.plugin-orchestration-smoke-example",
+        None,
+        "plugin_paperclipai_plugin_orchestration_smo_1e8c264c64"
+    )]
+    #[case("paperclip.dbtest", None, "plugin_paperclip_dbtest_f9c12a21cb")]
+    #[case("paperclip.escape", None, "plugin_paperclip_escape_5fe8b13325")]
+    #[case(
+        "paperclipai.plugin-llm-wiki",
+        Some("llm_wiki"),
+        "plugin_llm_wiki_8f50da974f"
+    )]
+    #[case("Acme.Linear", None, "plugin_acme_linear_b9443bec02")]
+    #[case("@scope/pkg", None, "plugin_scope_pkg_5b9874c855")]
+    #[case("___", None, "plugin_plugin_bda251550b")]
+    #[case("acme.linear", Some("My--Slug!!"), "plugin_my_slug_e2e7242f07")]
+    #[case(
+        "conformance.orchestration-smoke",
+        Some("orchestration_smoke"),
+        "plugin_orchestration_smoke_f0168a9975"
+    )]
+    fn namespace_names(#[case] key: &str, #[case] slug: Option<&str>, #[case] expected: &str) {
+        assert_eq!(derive_namespace(key, slug), expected);
+    }
+
+    #[test]
+    fn lock_key_is_48_bits() {
+        let k = migration_lock_key(Uuid::nil());
+        assert!((0..(1i64 << 48)).contains(&k));
+    }
+}

@@ -1,0 +1,221 @@
+//! Wakeups and heartbeat runs. The mock runs no adapters: a wakeup writes
+//! the `agent_wakeup_requests` and `heartbeat_runs` rows, and a background
+//! "harness" moves the run to `running` a moment later and, as the real
+//! host's harness does, checks the run's issue out for the assignee
+//! (real-host.md §7/§8). Runs then stay `running`, like the real host's
+//! long-lived `process` adapter runs the suite uses.
+
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use serde_json::{json, Value};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::db::rows;
+use crate::error::{Error, Result};
+
+/// How long the harness waits before claiming a queued run.
+const CLAIM_DELAY: Duration = Duration::from_millis(60);
+
+/// A wakeup of one agent.
+#[derive(Debug, Clone)]
+pub struct Wakeup {
+    pub agent_id: Uuid,
+    pub source: String,
+    pub trigger_detail: Option<String>,
+    pub reason: Option<String>,
+    pub payload: Value,
+    pub idempotency_key: Option<String>,
+    pub requested_by_actor_type: Option<String>,
+    pub requested_by_actor_id: Option<String>,
+    pub context_snapshot: Value,
+    /// The issue the run works on (execution lock and harness checkout).
+    pub issue_id: Option<Uuid>,
+}
+
+/// `heartbeat.wakeup`: returns the run that will handle it, or None when the
+/// wakeup was skipped or deferred.
+pub async fn wakeup(c: &impl GenericClient, w: &Wakeup) -> Result<Option<Uuid>> {
+    let agent = c
+        .query_opt(
+            "SELECT company_id, status, runtime_config FROM agents WHERE id = $1",
+            &[&w.agent_id],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("Agent not found"))?;
+    let company_id: Uuid = agent.get(0);
+    let status: String = agent.get(1);
+    let runtime: Value = agent.get(2);
+    if matches!(
+        status.as_str(),
+        "paused" | "terminated" | "pending_approval"
+    ) {
+        return Err(Error::conflict(
+            "Agent is not invokable in its current state",
+        ));
+    }
+    let insert_request = |status: &'static str, run_id: Option<Uuid>| async move {
+        let row = c
+            .query_one(
+                "INSERT INTO agent_wakeup_requests (company_id, agent_id, source, trigger_detail, reason, payload, status,
+                   requested_by_actor_type, requested_by_actor_id, idempotency_key, run_id, finished_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                   CASE WHEN $7 IN ('skipped', 'coalesced') THEN now() END)
+                 RETURNING id",
+                &[
+                    &company_id,
+                    &w.agent_id,
+                    &w.source,
+                    &w.trigger_detail,
+                    &w.reason,
+                    &w.payload,
+                    &status,
+                    &w.requested_by_actor_type,
+                    &w.requested_by_actor_id,
+                    &w.idempotency_key,
+                    &run_id,
+                ],
+            )
+            .await?;
+        Ok::<Uuid, Error>(row.get(0))
+    };
+    if runtime.pointer("/heartbeat/wakeOnDemand") == Some(&Value::Bool(false)) {
+        insert_request("skipped", None).await?;
+        return Ok(None);
+    }
+    if let Some(issue_id) = w.issue_id {
+        let lock = c
+            .query_opt(
+                "SELECT h.id, h.agent_id FROM issues i JOIN heartbeat_runs h ON h.id = i.execution_run_id
+                 WHERE i.id = $1 AND h.status IN ('queued', 'running')",
+                &[&issue_id],
+            )
+            .await?;
+        if let Some(lock) = lock {
+            let run: Uuid = lock.get(0);
+            let run_agent: Uuid = lock.get(1);
+            if run_agent == w.agent_id {
+                insert_request("coalesced", Some(run)).await?;
+                return Ok(Some(run));
+            }
+            insert_request("deferred_issue_execution", None).await?;
+            return Ok(None);
+        }
+    }
+    let request_id = insert_request("queued", None).await?;
+    let invocation_source = match w.source.as_str() {
+        "timer" | "assignment" | "on_demand" | "automation" => w.source.clone(),
+        _ => "on_demand".to_string(),
+    };
+    let run = c
+        .query_one(
+            "INSERT INTO heartbeat_runs (company_id, agent_id, invocation_source, trigger_detail, status, wakeup_request_id, context_snapshot)
+             VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING id",
+            &[
+                &company_id,
+                &w.agent_id,
+                &invocation_source,
+                &w.trigger_detail,
+                &request_id,
+                &w.context_snapshot,
+            ],
+        )
+        .await?;
+    let run_id: Uuid = run.get(0);
+    c.execute(
+        "UPDATE agent_wakeup_requests SET run_id = $2, updated_at = now() WHERE id = $1",
+        &[&request_id, &run_id],
+    )
+    .await?;
+    Ok(Some(run_id))
+}
+
+/// The run row as the API renders it.
+pub async fn run_json(c: &impl GenericClient, run_id: Uuid) -> Result<Value> {
+    rows::query_entity(c, "SELECT * FROM heartbeat_runs WHERE id = $1", &[&run_id])
+        .await?
+        .ok_or_else(|| Error::not_found("Heartbeat run not found"))
+}
+
+/// Starts the harness for a queued run in the background.
+pub fn start_run(pool: Pool, run_id: Uuid) {
+    tokio::spawn(async move {
+        tokio::time::sleep(CLAIM_DELAY).await;
+        if let Err(e) = claim_and_checkout(&pool, run_id).await {
+            tracing::warn!(%run_id, error = %e, "harness could not start the run");
+        }
+    });
+}
+
+async fn claim_and_checkout(pool: &Pool, run_id: Uuid) -> Result<()> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            "UPDATE heartbeat_runs SET status = 'running', started_at = now(), updated_at = now()
+             WHERE id = $1 AND status = 'queued'
+             RETURNING agent_id, context_snapshot ->> 'issueId', wakeup_request_id",
+            &[&run_id],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let agent_id: Uuid = row.get(0);
+    let issue: Option<String> = row.get(1);
+    let request: Option<Uuid> = row.get(2);
+    if let Some(request) = request {
+        client
+            .execute(
+                "UPDATE agent_wakeup_requests SET status = 'claimed', claimed_at = now(), run_id = $2, updated_at = now() WHERE id = $1",
+                &[&request, &run_id],
+            )
+            .await?;
+    }
+    client
+        .execute(
+            "UPDATE agents SET last_heartbeat_at = now(), status = CASE WHEN status = 'idle' THEN 'running' ELSE status END WHERE id = $1",
+            &[&agent_id],
+        )
+        .await?;
+    let Some(issue_id) = issue.and_then(|s| Uuid::parse_str(&s).ok()) else {
+        return Ok(());
+    };
+    // The harness checkout: the assignee's run takes an unowned (or stale)
+    // checkout of its issue.
+    let n = client
+        .execute(
+            "UPDATE issues SET status = 'in_progress', checkout_run_id = $2, execution_run_id = $2,
+               execution_locked_at = now(),
+               execution_agent_name_key = (SELECT lower(name) FROM agents WHERE id = $3),
+               started_at = coalesce(started_at, now()), updated_at = now()
+             WHERE id = $1 AND assignee_agent_id = $3 AND status IN ('backlog', 'todo', 'in_progress')
+               AND (checkout_run_id IS NULL OR checkout_run_id = $2 OR NOT EXISTS (
+                 SELECT 1 FROM heartbeat_runs h WHERE h.id = issues.checkout_run_id AND h.status IN ('queued', 'running')))",
+            &[&issue_id, &run_id, &agent_id],
+        )
+        .await?;
+    if n > 0 {
+        client
+            .execute(
+                "UPDATE heartbeat_runs SET context_snapshot = coalesce(context_snapshot, '{}'::jsonb)
+                   || jsonb_build_object('paperclipWake', jsonb_build_object('checkedOutByHarness', true))
+                 WHERE id = $1",
+                &[&run_id],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Context snapshot of an issue wakeup.
+pub fn issue_context(issue_id: Uuid, reason: &str, source: &str, extra: Value) -> Value {
+    let mut v = json!({
+        "issueId": issue_id.to_string(),
+        "taskId": issue_id.to_string(),
+        "wakeReason": reason,
+        "source": source,
+    });
+    if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+        o.extend(e);
+    }
+    v
+}

@@ -1,0 +1,394 @@
+//! The core issue service: lookups (UUID or identifier), creation with the
+//! company counter, blocker relations, and checkout ownership.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{json, Value};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use crate::db::rows;
+use crate::error::{Error, Result};
+
+/// The fields the host's decisions use.
+#[derive(Debug, Clone)]
+pub struct IssueRow {
+    pub id: Uuid,
+    pub company_id: Uuid,
+    pub status: String,
+    pub title: String,
+    pub identifier: Option<String>,
+    pub parent_id: Option<Uuid>,
+    pub assignee_agent_id: Option<Uuid>,
+    pub assignee_user_id: Option<String>,
+    pub checkout_run_id: Option<Uuid>,
+    pub execution_run_id: Option<Uuid>,
+    pub billing_code: Option<String>,
+    pub project_workspace_id: Option<Uuid>,
+}
+
+const ISSUE_COLS: &str = "id, company_id, status, title, identifier, parent_id, assignee_agent_id, assignee_user_id, checkout_run_id, execution_run_id, billing_code, project_workspace_id";
+
+fn from_row(r: &tokio_postgres::Row) -> IssueRow {
+    IssueRow {
+        id: r.get(0),
+        company_id: r.get(1),
+        status: r.get(2),
+        title: r.get(3),
+        identifier: r.get(4),
+        parent_id: r.get(5),
+        assignee_agent_id: r.get(6),
+        assignee_user_id: r.get(7),
+        checkout_run_id: r.get(8),
+        execution_run_id: r.get(9),
+        billing_code: r.get(10),
+        project_workspace_id: r.get(11),
+    }
+}
+
+fn identifier_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(r"(?i)^[A-Z]+-\d+$").expect("static regex"))
+}
+
+/// `issueService.getById`: trims; a UUID or an identifier (`ABC-12`,
+/// case-insensitive); anything else is "not found".
+pub async fn find(c: &impl GenericClient, raw: &str) -> Result<Option<IssueRow>> {
+    let v = raw.trim();
+    if let Ok(id) = Uuid::parse_str(v) {
+        if v.len() == 36 {
+            let row = c
+                .query_opt(
+                    &format!("SELECT {ISSUE_COLS} FROM issues WHERE id = $1"),
+                    &[&id],
+                )
+                .await?;
+            return Ok(row.as_ref().map(from_row));
+        }
+    }
+    if identifier_re().is_match(v) {
+        let ident = v.to_uppercase();
+        let row = c
+            .query_opt(
+                &format!("SELECT {ISSUE_COLS} FROM issues WHERE identifier = $1"),
+                &[&ident],
+            )
+            .await?;
+        return Ok(row.as_ref().map(from_row));
+    }
+    Ok(None)
+}
+
+pub async fn get(c: &impl GenericClient, id: Uuid) -> Result<Option<IssueRow>> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {ISSUE_COLS} FROM issues WHERE id = $1"),
+            &[&id],
+        )
+        .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// The issue as the API renders it (row in camelCase + labels).
+pub async fn json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
+    let mut v = rows::query_entity(c, "SELECT * FROM issues WHERE id = $1", &[&id])
+        .await?
+        .ok_or_else(|| Error::not_found("Issue not found"))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("labels".into(), json!([]));
+        o.insert("labelIds".into(), json!([]));
+    }
+    Ok(v)
+}
+
+/// Input of issue creation (REST and plugin host services).
+#[derive(Debug, Default, Clone)]
+pub struct NewIssue {
+    pub company_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub inherit_from: Option<Uuid>,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub assignee_agent_id: Option<Uuid>,
+    pub assignee_user_id: Option<String>,
+    pub request_depth: Option<i32>,
+    pub billing_code: Option<String>,
+    pub origin_kind: Option<String>,
+    pub origin_id: Option<String>,
+    pub origin_run_id: Option<String>,
+    pub created_by_agent_id: Option<Uuid>,
+    pub created_by_user_id: Option<String>,
+    pub blocked_by: Option<Vec<Uuid>>,
+}
+
+pub const STATUSES: &[&str] = &[
+    "backlog",
+    "todo",
+    "in_progress",
+    "in_review",
+    "done",
+    "blocked",
+    "cancelled",
+];
+pub const PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
+
+/// Creates an issue; returns its id.
+pub async fn create(c: &impl GenericClient, n: NewIssue) -> Result<Uuid> {
+    if n.assignee_agent_id.is_some() && n.assignee_user_id.is_some() {
+        return Err(Error::unprocessable("Issue can only have one assignee"));
+    }
+    let status = n.status.clone().unwrap_or_else(|| "backlog".into());
+    let priority = n.priority.clone().unwrap_or_else(|| "medium".into());
+    if let Some(agent) = n.assignee_agent_id {
+        let row = c
+            .query_opt(
+                "SELECT company_id, status FROM agents WHERE id = $1",
+                &[&agent],
+            )
+            .await?
+            .ok_or_else(|| Error::not_found("Assignee agent not found"))?;
+        let company: Uuid = row.get(0);
+        let st: String = row.get(1);
+        if company != n.company_id {
+            return Err(Error::unprocessable("Assignee must belong to same company"));
+        }
+        if st == "pending_approval" {
+            return Err(Error::conflict(
+                "Cannot assign work to pending approval agents",
+            ));
+        }
+        if st == "terminated" {
+            return Err(Error::conflict("Cannot assign work to terminated agents"));
+        }
+    }
+    if status == "in_progress" && n.assignee_agent_id.is_none() && n.assignee_user_id.is_none() {
+        return Err(Error::unprocessable(
+            "in_progress issues require an assignee",
+        ));
+    }
+    let mut project_workspace_id: Option<Uuid> = None;
+    if let Some(src) = n.inherit_from.or(n.parent_id) {
+        let source = get(c, src).await?;
+        match source {
+            Some(s) if s.company_id == n.company_id => {
+                project_workspace_id = s.project_workspace_id
+            }
+            _ => return Err(Error::not_found("Workspace inheritance issue not found")),
+        }
+    }
+    let counter = c
+        .query_opt(
+            "UPDATE companies SET issue_counter = issue_counter + 1, updated_at = now() WHERE id = $1 RETURNING issue_counter, issue_prefix, default_responsible_user_id",
+            &[&n.company_id],
+        )
+        .await?
+        .ok_or_else(|| Error::not_found("Company not found"))?;
+    let number: i32 = counter.get(0);
+    let prefix: String = counter.get(1);
+    let responsible: Option<String> = counter.get(2);
+    let identifier = format!("{prefix}-{number}");
+    let origin_kind = n.origin_kind.clone().unwrap_or_else(|| "manual".into());
+    let row = c
+        .query_one(
+            "INSERT INTO issues (company_id, parent_id, project_workspace_id, title, description, status, priority,
+                 assignee_agent_id, assignee_user_id, created_by_agent_id, created_by_user_id, responsible_user_id,
+                 issue_number, identifier, origin_kind, origin_id, origin_run_id, request_depth, billing_code,
+                 started_at, completed_at, cancelled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                 CASE WHEN $6 = 'in_progress' THEN now() END,
+                 CASE WHEN $6 = 'done' THEN now() END,
+                 CASE WHEN $6 = 'cancelled' THEN now() END)
+             RETURNING id",
+            &[
+                &n.company_id,
+                &n.parent_id,
+                &project_workspace_id,
+                &n.title,
+                &n.description,
+                &status,
+                &priority,
+                &n.assignee_agent_id,
+                &n.assignee_user_id,
+                &n.created_by_agent_id,
+                &n.created_by_user_id,
+                &responsible,
+                &number,
+                &identifier,
+                &origin_kind,
+                &n.origin_id,
+                &n.origin_run_id,
+                &n.request_depth.unwrap_or(0),
+                &n.billing_code,
+            ],
+        )
+        .await?;
+    let id: Uuid = row.get(0);
+    if let Some(blockers) = &n.blocked_by {
+        replace_blockers(
+            c,
+            n.company_id,
+            id,
+            blockers,
+            n.created_by_agent_id,
+            n.created_by_user_id.as_deref(),
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Current blockers of an issue (ids of issues that `blocks` it).
+pub async fn blocker_ids(c: &impl GenericClient, issue_id: Uuid) -> Result<Vec<Uuid>> {
+    let rows = c
+        .query(
+            "SELECT r.issue_id FROM issue_relations r JOIN issues i ON i.id = r.issue_id
+             WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
+            &[&issue_id],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Replace semantics of `blockedByIssueIds`.
+pub async fn replace_blockers(
+    c: &impl GenericClient,
+    company_id: Uuid,
+    issue_id: Uuid,
+    blockers: &[Uuid],
+    by_agent: Option<Uuid>,
+    by_user: Option<&str>,
+) -> Result<()> {
+    let mut unique: Vec<Uuid> = Vec::new();
+    for b in blockers {
+        if !unique.contains(b) {
+            unique.push(*b);
+        }
+    }
+    if unique.contains(&issue_id) {
+        return Err(Error::unprocessable("Issue cannot be blocked by itself"));
+    }
+    if !unique.is_empty() {
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM issues WHERE id = ANY($1) AND company_id = $2",
+                &[&unique, &company_id],
+            )
+            .await?
+            .get(0);
+        if n as usize != unique.len() {
+            return Err(Error::unprocessable(
+                "Blocked-by issues must belong to the same company",
+            ));
+        }
+        // A cycle exists when the issue (transitively) blocks a new blocker.
+        let cycle: bool = c
+            .query_one(
+                "WITH RECURSIVE downstream(id) AS (
+                   SELECT related_issue_id FROM issue_relations WHERE issue_id = $1 AND type = 'blocks'
+                   UNION SELECT r.related_issue_id FROM issue_relations r JOIN downstream d ON r.issue_id = d.id WHERE r.type = 'blocks'
+                 ) SELECT EXISTS (SELECT 1 FROM downstream WHERE id = ANY($2))",
+                &[&issue_id, &unique],
+            )
+            .await?
+            .get(0);
+        if cycle {
+            return Err(Error::unprocessable(
+                "Blocking relations cannot contain cycles",
+            ));
+        }
+    }
+    c.execute(
+        "DELETE FROM issue_relations WHERE related_issue_id = $1 AND type = 'blocks'",
+        &[&issue_id],
+    )
+    .await?;
+    for b in &unique {
+        c.execute(
+            "INSERT INTO issue_relations (company_id, issue_id, related_issue_id, type, created_by_agent_id, created_by_user_id)
+             VALUES ($1, $2, $3, 'blocks', $4, $5)",
+            &[&company_id, b, &issue_id, &by_agent, &by_user],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `{blockedBy, blocks}` summaries, each sorted by title.
+pub async fn relations(c: &impl GenericClient, issue_id: Uuid) -> Result<Value> {
+    let blocked_by = rows::query_entities(
+        c,
+        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+         FROM issue_relations r JOIN issues i ON i.id = r.issue_id
+         WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
+        &[&issue_id],
+    )
+    .await?;
+    let blocks = rows::query_entities(
+        c,
+        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+         FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
+         WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
+        &[&issue_id],
+    )
+    .await?;
+    Ok(json!({ "blockedBy": blocked_by, "blocks": blocks }))
+}
+
+/// Whether a run id names a live (queued/running) run.
+pub async fn run_is_live(c: &impl GenericClient, run_id: Uuid) -> Result<bool> {
+    let row = c
+        .query_opt(
+            "SELECT status FROM heartbeat_runs WHERE id = $1",
+            &[&run_id],
+        )
+        .await?;
+    Ok(row.is_some_and(|r| matches!(r.get::<_, String>(0).as_str(), "queued" | "running")))
+}
+
+/// Outcome of `assertCheckoutOwner`.
+pub struct CheckoutOwner {
+    pub issue: IssueRow,
+    pub adopted_from: Option<Uuid>,
+}
+
+/// `assertCheckoutOwner` at the reference commit: same run passes; a stale
+/// (terminal or missing) checkout run is adopted; anything else is 409.
+pub async fn assert_checkout_owner(
+    c: &impl GenericClient,
+    issue_id: Uuid,
+    agent_id: Uuid,
+    run_id: &str,
+) -> Result<CheckoutOwner> {
+    let issue = get(c, issue_id)
+        .await?
+        .ok_or_else(|| Error::not_found("Issue not found"))?;
+    let owned = issue.status == "in_progress" && issue.assignee_agent_id == Some(agent_id);
+    if owned && issue.checkout_run_id.map(|r| r.to_string()).as_deref() == Some(run_id) {
+        return Ok(CheckoutOwner {
+            issue,
+            adopted_from: None,
+        });
+    }
+    if owned {
+        if let Some(old) = issue.checkout_run_id {
+            if !run_is_live(c, old).await? {
+                // The FK (and the uuid cast) reject run ids that are not runs.
+                c.execute(
+                    "UPDATE issues SET checkout_run_id = $2::text::uuid, execution_run_id = $2::text::uuid,
+                       execution_locked_at = now(), updated_at = now() WHERE id = $1",
+                    &[&issue_id, &run_id],
+                )
+                .await?;
+                let issue = get(c, issue_id).await?.unwrap_or(issue);
+                return Ok(CheckoutOwner {
+                    issue,
+                    adopted_from: Some(old),
+                });
+            }
+        }
+    }
+    Err(Error::conflict("Issue run ownership conflict"))
+}
