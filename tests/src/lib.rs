@@ -7,6 +7,8 @@
 //! plugin workers and its agent adapters), which is what
 //! [`processes_of_runs`] looks for.
 
+pub mod compare;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -67,7 +69,9 @@ pub fn processes_of_runs() -> Vec<(u32, String)> {
         let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if String::from_utf8_lossy(&environ).contains("/conformance-run-") || cmdline.contains("/conformance-run-") {
+        if String::from_utf8_lossy(&environ).contains("/conformance-run-")
+            || cmdline.contains("/conformance-run-")
+        {
             found.push((pid, cmdline));
         }
     }

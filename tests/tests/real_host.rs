@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e_tests::{
-    admin_database_url, checks_with_status, conformance_bin, json_report, new_processes_of_runs, processes_of_runs,
-    run_conformance, run_databases,
+    admin_database_url, checks_with_status, conformance_bin, json_report, new_processes_of_runs,
+    processes_of_runs, run_conformance, run_databases,
 };
 
 /// Runs are serialised: they share the machine's CPU and the npm cache.
@@ -30,7 +30,11 @@ fn assert_clean(before: &[(u32, String)], admin: &str, dbs_before: &[String]) {
         left = new_processes_of_runs(before);
     }
     assert!(left.is_empty(), "processes left behind: {left:?}");
-    assert_eq!(run_databases(admin), dbs_before, "the run's database was not dropped");
+    assert_eq!(
+        run_databases(admin),
+        dbs_before,
+        "the run's database was not dropped"
+    );
 }
 
 fn run_against(version: &str) {
@@ -38,7 +42,10 @@ fn run_against(version: &str) {
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
     let before = processes_of_runs();
-    let junit = std::env::temp_dir().join(format!("conformance-e2e-{version}-{}.xml", std::process::id()));
+    let junit = std::env::temp_dir().join(format!(
+        "conformance-e2e-{version}-{}.xml",
+        std::process::id()
+    ));
     let host = format!("paperclip@{version}");
     let output = run_conformance(&[
         "run",
@@ -59,10 +66,18 @@ fn run_against(version: &str) {
         "checks failed against {host}: {failed:?}\n{}\nstderr:\n{stderr}",
         serde_json::to_string_pretty(&report["checks"]).unwrap()
     );
-    assert_eq!(output.status.code(), Some(0), "exit code; stderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "exit code; stderr:\n{stderr}"
+    );
     assert_eq!(report["host"]["kind"], "paperclip");
     assert_eq!(report["host"]["version"], version);
-    assert!(report["summary"]["passed"].as_u64().unwrap() >= 10, "{}", report["summary"]);
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap() >= 10,
+        "{}",
+        report["summary"]
+    );
 
     let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
     assert!(xml.contains("<testsuite"), "{xml}");
@@ -124,12 +139,26 @@ expect.status = 418
         &admin,
     ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("FAIL  selftest.wrong-status"), "{stdout}");
     assert!(stdout.contains("expected status 418, got 404"), "{stdout}");
-    assert!(stdout.contains("{\"error\":\"Plugin API route not found\"}"), "the exchange is shown: {stdout}");
-    assert!(stdout.contains("--only selftest.wrong-status"), "the replay command is shown: {stdout}");
-    assert!(stdout.contains("1 passed, 1 failed, 0 warnings, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("{\"error\":\"Plugin API route not found\"}"),
+        "the exchange is shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("--only selftest.wrong-status"),
+        "the replay command is shown: {stdout}"
+    );
+    assert!(
+        stdout.contains("1 passed, 1 failed, 0 warnings, 0 skipped"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
     assert_clean(&before, &admin, &dbs_before);
 }
@@ -143,7 +172,13 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
     let dbs_before = run_databases(&admin);
     let before = processes_of_runs();
     let mut child = Command::new(conformance_bin())
-        .args(["run", "--host", "paperclip@2026.707.0", "--database-url", &admin])
+        .args([
+            "run",
+            "--host",
+            "paperclip@2026.707.0",
+            "--database-url",
+            &admin,
+        ])
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -160,14 +195,21 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
             // Let some checks start, so agents and plugin workers are busy.
             std::thread::sleep(Duration::from_millis(700));
             let during = new_processes_of_runs(&before);
-            assert!(!during.is_empty(), "the run should have live processes to stop");
+            assert!(
+                !during.is_empty(),
+                "the run should have live processes to stop"
+            );
             // SAFETY: signalling our own child by PID.
             unsafe { libc_kill(child.id() as i32, 2) };
             interrupted = true;
         }
     }
     let status = child.wait().unwrap();
-    assert!(interrupted, "the run never reached its checks:\n{}", seen.join("\n"));
+    assert!(
+        interrupted,
+        "the run never reached its checks:\n{}",
+        seen.join("\n")
+    );
     assert_eq!(status.code(), Some(130), "stderr:\n{}", seen.join("\n"));
     assert_clean(&before, &admin, &dbs_before);
 }

@@ -1,0 +1,225 @@
+//! Comparing two runs' reports check by check.
+//!
+//! Two hosts can only be compared after the values that differ by nature
+//! are normalised: ids (UUIDs), issue identifiers (`CON-12`), timestamps and
+//! durations. What remains — statuses, error texts, body shapes, row values —
+//! must be equal. Arrays of rows are compared as multisets, because row order
+//! without an `ORDER BY` on unique values is not part of any contract.
+
+use serde_json::{Map, Value};
+
+/// Differences between two reports, one line each; empty when they agree.
+pub fn compare_reports(
+    left_name: &str,
+    left: &Value,
+    right_name: &str,
+    right: &Value,
+) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let checks = |r: &Value| -> Vec<Value> { r["checks"].as_array().cloned().unwrap_or_default() };
+    let (l, r) = (checks(left), checks(right));
+    for lc in &l {
+        let id = lc["id"].as_str().unwrap_or_default();
+        let Some(rc) = r.iter().find(|c| c["id"] == lc["id"]) else {
+            diffs.push(format!("{id}: only in {left_name}"));
+            continue;
+        };
+        if lc["status"] != rc["status"] {
+            diffs.push(format!(
+                "{id}: status {left_name}={} {right_name}={}",
+                lc["status"], rc["status"]
+            ));
+            continue;
+        }
+        let responses = |c: &Value| -> Vec<Value> {
+            c["exchanges"]
+                .as_array()
+                .map(|xs| {
+                    xs.iter()
+                        .map(|x| {
+                            serde_json::json!({
+                                "request": format!("{} {}", x["request"]["method"].as_str().unwrap_or(""), path_of(x["request"]["url"].as_str().unwrap_or(""))),
+                                "status": x["response"]["status"],
+                                "body": normalize(&x["response"]["body"]),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (lx, rx) = (responses(lc), responses(rc));
+        if lx.len() != rx.len() {
+            diffs.push(format!(
+                "{id}: {} exchanges in {left_name}, {} in {right_name}",
+                lx.len(),
+                rx.len()
+            ));
+        }
+        for (i, (a, b)) in lx.iter().zip(&rx).enumerate() {
+            if a != b {
+                diffs.push(format!(
+                    "{id}: exchange {i}: {left_name}={a} {right_name}={b}"
+                ));
+            }
+        }
+        let rows = |c: &Value| -> Vec<Value> {
+            c["rows"]
+                .as_array()
+                .map(|xs| xs.iter().map(|x| sorted(normalize(&x["rows"]))).collect())
+                .unwrap_or_default()
+        };
+        let (lr, rr) = (rows(lc), rows(rc));
+        for (i, (a, b)) in lr.iter().zip(&rr).enumerate() {
+            if a != b {
+                diffs.push(format!(
+                    "{id}: rows of sql step {i}: {left_name}={a} {right_name}={b}"
+                ));
+            }
+        }
+        if lr.len() != rr.len() {
+            diffs.push(format!(
+                "{id}: {} sql steps in {left_name}, {} in {right_name}",
+                lr.len(),
+                rr.len()
+            ));
+        }
+    }
+    for rc in &r {
+        if !l.iter().any(|c| c["id"] == rc["id"]) {
+            diffs.push(format!(
+                "{}: only in {right_name}",
+                rc["id"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+    diffs
+}
+
+fn path_of(url: &str) -> String {
+    // Drop scheme, host and port: the two hosts listen on different ports.
+    match url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+    {
+        Some(start) => normalize_str(&url[start..]),
+        None => url.to_string(),
+    }
+}
+
+/// Replaces run-specific values with placeholders.
+pub fn normalize(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(normalize_str(s)),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                out.insert(k.clone(), normalize(v));
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+fn normalize_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < s.len() {
+        if i + 36 <= s.len()
+            && uuid::Uuid::parse_str(&s[i..i + 36]).is_ok()
+            && s.is_char_boundary(i + 36)
+        {
+            out.push_str("<uuid>");
+            i += 36;
+            continue;
+        }
+        let c = s[i..].chars().next().expect("in bounds");
+        out.push(c);
+        i += c.len_utf8();
+    }
+    let _ = bytes;
+    if is_timestamp(&out) {
+        return "<time>".into();
+    }
+    if is_identifier(&out) {
+        return "<identifier>".into();
+    }
+    out
+}
+
+fn is_timestamp(s: &str) -> bool {
+    // 2026-11-25T06:27:15.431Z, 2026-11-25 06:27:15.431+00, …
+    s.len() >= 19
+        && s.as_bytes()[4] == b'-'
+        && s.as_bytes()[7] == b'-'
+        && (s.as_bytes()[10] == b'T' || s.as_bytes()[10] == b' ')
+        && s.as_bytes()[13] == b':'
+        && s[..4].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_identifier(s: &str) -> bool {
+    match s.split_once('-') {
+        Some((prefix, n)) => {
+            !prefix.is_empty()
+                && prefix.bytes().all(|b| b.is_ascii_uppercase())
+                && !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Sorts arrays (recursively) so that order does not matter.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(sorted).collect();
+            items.sort_by_key(|v| v.to_string());
+            Value::Array(items)
+        }
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, sorted(v))).collect()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_times_and_identifiers_are_normalised() {
+        let v = json!({"id": "0eed70df-2801-4e56-ad75-4233591f97b8", "at": "2026-11-25T06:27:15.431Z",
+                       "identifier": "CON-12", "code": "plugin-smoke:0eed70df-2801-4e56-ad75-4233591f97b8", "n": 3});
+        assert_eq!(
+            normalize(&v),
+            json!({"id": "<uuid>", "at": "<time>", "identifier": "<identifier>", "code": "plugin-smoke:<uuid>", "n": 3})
+        );
+    }
+
+    #[test]
+    fn reports_that_differ_are_reported_and_equal_ones_are_not() {
+        let report = |status: u16, error: &str| {
+            json!({"checks": [{"id": "x", "status": "passed", "exchanges": [
+                {"request": {"method": "GET", "url": "http://127.0.0.1:1/api/a"}, "response": {"status": status, "body": {"error": error}}}
+            ], "rows": [{"step": "s", "rows": [{"a": 1}, {"a": 2}]}]}]})
+        };
+        assert!(compare_reports(
+            "real",
+            &report(404, "Plugin not found"),
+            "mock",
+            &report(404, "Plugin not found")
+        )
+        .is_empty());
+        let diffs = compare_reports(
+            "real",
+            &report(404, "Plugin not found"),
+            "mock",
+            &report(503, "x"),
+        );
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert!(diffs[0].contains("exchange 0"), "{diffs:?}");
+    }
+}
