@@ -92,17 +92,14 @@ fn push_trimmed(out: &mut Vec<String>, s: &str) {
     }
 }
 
+// Unicode-aware `\b`/`\s` equal the JS (ASCII) ones on ASCII SQL, which is
+// all the guard has to judge; identifiers are ASCII by the patterns anyway.
 fn re(src: &str) -> Regex {
-    // JS regexes here are ASCII-minded (`\b`, `\s`), hence unicode(false).
-    RegexBuilder::new(src)
-        .unicode(false)
-        .build()
-        .expect("static regex")
+    RegexBuilder::new(src).build().expect("static regex")
 }
 
 fn re_ci(src: &str) -> Regex {
     RegexBuilder::new(src)
-        .unicode(false)
         .case_insensitive(true)
         .build()
         .expect("static regex")
