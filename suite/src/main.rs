@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use conformance::cli::{
-    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs,
+    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, MockHostArgs, RunArgs,
 };
 use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
@@ -30,6 +30,37 @@ fn main() -> ExitCode {
     match cli.command {
         Command::List(args) => list(args),
         Command::Run(args) => runtime.block_on(run(args)),
+        Command::MockHost(args) => runtime.block_on(serve_mock(args)),
+    }
+}
+
+/// Runs the mock host until SIGINT or SIGTERM, then stops its workers.
+async fn serve_mock(args: MockHostArgs) -> ExitCode {
+    let config = || -> mock_host::Result<mock_host::Config> {
+        let mut config = mock_host::Config::new(args.database_url.clone());
+        config.port = args.port;
+        config.mode = args.mode.parse()?;
+        config.defects = args
+            .defects
+            .iter()
+            .map(|d| d.parse::<mock_host::Defect>())
+            .collect::<mock_host::Result<mock_host::Defects>>()?;
+        Ok(config)
+    };
+    let handle = match config() {
+        Ok(c) => mock_host::serve(c).await,
+        Err(e) => Err(e),
+    };
+    match handle {
+        Ok(handle) => {
+            shutdown_signal().await;
+            handle.shutdown().await;
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mock-host: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use crate::scenario::runner::{run_scenario, RunContext};
 use crate::scenario::vars::Vars;
 use crate::scenario::{self, Scenario};
 use crate::target::external::ExternalTarget;
+use crate::target::mock::MockTarget;
 use crate::target::paperclip::PaperclipTarget;
 use crate::target::{DeploymentMode, HostSpec, HostTarget, RunningHost, StartContext};
 use crate::world::{write_adapter_script, World};
@@ -367,11 +368,9 @@ fn target_for(opts: &RunOptions) -> Result<Box<dyn HostTarget>> {
             base_url: base_url.clone(),
             database_url: opts.host_database_url.clone(),
         }),
-        HostSpec::Mock { .. } => {
-            return Err(Error::Usage(
-                "the mock host target is not available in this build yet; use --host paperclip@VERSION or url=…".into(),
-            ))
-        }
+        HostSpec::Mock { defects } => Box::new(MockTarget {
+            defects: defects.clone(),
+        }),
     })
 }
 

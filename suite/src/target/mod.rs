@@ -12,6 +12,7 @@
 //! - `mock`: the bundled Rust mock host.
 
 pub mod external;
+pub mod mock;
 pub mod paperclip;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,117 @@
+//! `mock`: the bundled Rust mock host.
+//!
+//! The `conformance` binary carries the mock host (the `mock-host` crate) and
+//! runs it as a child process of itself (`conformance mock-host …`), so
+//! `--host mock` needs no separate build and is torn down exactly like a real
+//! host: by process group, with its plugin workers.
+
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::{HostInfo, HostTarget, RunningHost, StartContext};
+use crate::error::{Error, Result};
+use crate::health;
+use crate::process::{free_port, port_in_use, HostProcess};
+
+/// The mock host with some defects switched on.
+pub struct MockTarget {
+    pub defects: Vec<String>,
+}
+
+impl HostTarget for MockTarget {
+    fn label(&self) -> String {
+        if self.defects.is_empty() {
+            "mock".into()
+        } else {
+            format!("mock with defects {}", self.defects.join(", "))
+        }
+    }
+
+    fn needs_database(&self) -> bool {
+        true
+    }
+
+    fn start<'a>(&'a self, ctx: &'a StartContext<'a>) -> BoxFuture<'a, Result<RunningHost>> {
+        async move {
+            let database_url = ctx.database_url.ok_or_else(|| {
+                Error::HostStart("the mock host needs a database and none was provisioned".into())
+            })?;
+            for defect in &self.defects {
+                if !mock_host::DEFECTS.iter().any(|(_, name, _)| name == defect) {
+                    let names: Vec<&str> = mock_host::DEFECTS.iter().map(|(_, n, _)| *n).collect();
+                    return Err(Error::Usage(format!(
+                        "unknown mock defect '{defect}'; known defects: {}",
+                        names.join(", ")
+                    )));
+                }
+            }
+            let port = match ctx.port {
+                Some(p) if port_in_use(p) => {
+                    return Err(Error::HostStart(format!(
+                        "127.0.0.1:{p} is already in use; pick a free --port or omit it"
+                    )))
+                }
+                Some(p) => p,
+                None => free_port()?,
+            };
+            let exe = std::env::current_exe().map_err(|e| {
+                Error::HostStart(format!(
+                    "cannot find the conformance binary to run the mock host: {e}"
+                ))
+            })?;
+            let host_dir = ctx.run_dir.join("host");
+            std::fs::create_dir_all(&host_dir).map_err(|e| Error::io("creating", &host_dir, e))?;
+            let mut command = std::process::Command::new(exe);
+            command
+                .arg("mock-host")
+                .args(["--database-url", database_url])
+                .args(["--port", &port.to_string()])
+                .args(["--mode", ctx.mode.as_str()])
+                .current_dir(&host_dir)
+                // Marks every process of the run (see the e2e tests) and keeps
+                // the mock's workers out of the user's home.
+                .env("HOME", &host_dir)
+                .env("NO_COLOR", "1");
+            for defect in &self.defects {
+                command.args(["--defect", defect]);
+            }
+            let started = Instant::now();
+            let process = HostProcess::spawn(command, &host_dir.join("server.log"))?;
+            let base_url = format!("http://127.0.0.1:{port}");
+            let alive = || process.is_alive();
+            let health =
+                match health::wait_until_ready(&base_url, Duration::from_secs(30), Some(&alive))
+                    .await
+                {
+                    Ok(h) => h,
+                    Err(e) => {
+                        let tail = process.log_tail(20);
+                        let _ = process.stop().await;
+                        return Err(Error::HostStart(format!("{e}; mock host log:\n{tail}")));
+                    }
+                };
+            ctx.progress.step(format!(
+                "mock host ready in {} ms",
+                started.elapsed().as_millis()
+            ));
+            Ok(RunningHost {
+                info: HostInfo {
+                    kind: "mock".into(),
+                    version: health
+                        .get("version")
+                        .and_then(|v| v.as_str())
+                        .map(String::from),
+                },
+                base_url,
+                mode: ctx.mode,
+                database_url: Some(database_url.to_string()),
+                node_bin: None,
+                process: Some(process),
+                health,
+            })
+        }
+        .boxed()
+    }
+}
