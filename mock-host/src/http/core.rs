@@ -213,15 +213,17 @@ pub async fn create_board_key(
     )
     .await?
     .unwrap_or(Value::Null);
-    let mut out = value;
-    if let Some(o) = out.as_object_mut() {
-        let mut ordered = serde_json::Map::new();
-        ordered.insert("id".into(), o.remove("id").unwrap_or(Value::Null));
-        ordered.insert("name".into(), o.remove("name").unwrap_or(Value::Null));
-        ordered.insert("token".into(), json!(token));
-        ordered.extend(std::mem::take(o));
-        *o = ordered;
+    // Field order as the real host answers: id, name, token, then the rest.
+    let mut out = serde_json::Map::new();
+    if let Value::Object(o) = value {
+        for (k, v) in o {
+            out.insert(k.clone(), v);
+            if k == "name" {
+                out.insert("token".into(), json!(token));
+            }
+        }
     }
+    let out = Value::Object(out);
     Ok(json_response(201, &out))
 }
 
@@ -590,4 +592,74 @@ pub fn board_user(actor: &Actor) -> Option<String> {
         Actor::Board(b) => Some(b.user_id.clone()),
         _ => None,
     }
+}
+
+async fn set_agent_status(
+    state: &AppState,
+    actor: &Actor,
+    method: &Method,
+    id: &str,
+    status: &str,
+    action: &str,
+) -> Result<Response> {
+    let board = authz::assert_board(actor)?;
+    let agent_id = parse_uuid(id, "Agent")?;
+    let client = state.pool.get().await?;
+    let company = agent_company(&**client, agent_id).await?;
+    authz::assert_company_access(actor, company, method)?;
+    client
+        .execute(
+            "UPDATE agents SET status = $2,
+               paused_at = CASE WHEN $2 = 'paused' THEN now() ELSE NULL END,
+               pause_reason = CASE WHEN $2 = 'paused' THEN 'manual' ELSE NULL END,
+               updated_at = now() WHERE id = $1",
+            &[&agent_id, &status],
+        )
+        .await?;
+    activity::log(
+        &**client,
+        Activity {
+            company_id: company,
+            actor_type: "user",
+            actor_id: &board.user_id,
+            action,
+            entity_type: "agent",
+            entity_id: &agent_id.to_string(),
+            agent_id: None,
+            run_id: None,
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(json_response(200, &agent_json(&**client, agent_id).await?))
+}
+
+/// POST /api/agents/:id/terminate
+pub async fn terminate_agent(
+    State(state): State<AppState>,
+    actor: Actor,
+    method: Method,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    set_agent_status(&state, &actor, &method, &id, "terminated", "agent.terminated").await
+}
+
+/// POST /api/agents/:id/pause
+pub async fn pause_agent(
+    State(state): State<AppState>,
+    actor: Actor,
+    method: Method,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    set_agent_status(&state, &actor, &method, &id, "paused", "agent.paused").await
+}
+
+/// POST /api/agents/:id/resume
+pub async fn resume_agent(
+    State(state): State<AppState>,
+    actor: Actor,
+    method: Method,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    set_agent_status(&state, &actor, &method, &id, "idle", "agent.resumed").await
 }

@@ -42,6 +42,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/agents/{id}", get(core::get_agent))
         .route("/api/agents/{id}/keys", post(core::create_agent_key))
+        .route("/api/agents/{id}/terminate", post(core::terminate_agent))
+        .route("/api/agents/{id}/pause", post(core::pause_agent))
+        .route("/api/agents/{id}/resume", post(core::resume_agent))
         .route(
             "/api/agents/{id}/keys/{key}",
             delete(core::revoke_agent_key),

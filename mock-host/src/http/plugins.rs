@@ -288,7 +288,13 @@ pub async fn uninstall(
             .await?;
         record
     } else {
-        lifecycle::set_status(&**client, p.id, "uninstalled", None).await?;
+        // A soft uninstall keeps lastError (only the status changes).
+        client
+            .execute(
+                "UPDATE plugins SET status = 'uninstalled', updated_at = now() WHERE id = $1",
+                &[&p.id],
+            )
+            .await?;
         lifecycle::record_json(&**client, p.id).await?
     };
     lifecycle::log_lifecycle(
