@@ -641,7 +641,15 @@ pub async fn terminate_agent(
     method: Method,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    set_agent_status(&state, &actor, &method, &id, "terminated", "agent.terminated").await
+    set_agent_status(
+        &state,
+        &actor,
+        &method,
+        &id,
+        "terminated",
+        "agent.terminated",
+    )
+    .await
 }
 
 /// POST /api/agents/:id/pause

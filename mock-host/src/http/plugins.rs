@@ -110,11 +110,19 @@ pub async fn install(
     let (name, path, manifest) = lifecycle::fetch_local(&state, &package)
         .await
         .map_err(as_400)?;
+    // Registration and install-time migrations are one transaction: a
+    // failing install leaves no rows and no schema (docs/findings.md F5).
     let id = {
-        let client = state.pool.get().await?;
-        lifecycle::register(&**client, &name, &path, &manifest)
+        let mut client = state.pool.get().await?;
+        let tx = client.transaction().await?;
+        let id = lifecycle::register(&*tx, &name, &path, &manifest)
             .await
-            .map_err(as_400)?
+            .map_err(as_400)?;
+        crate::plugin::namespace::apply_migrations_in_install(&tx, id, &manifest, &path)
+            .await
+            .map_err(as_400)?;
+        tx.commit().await?;
+        id
     };
     lifecycle::activate(&state, id).await.map_err(as_400)?;
     let client = state.pool.get().await?;

@@ -971,6 +971,28 @@ fn json_params(params: Option<&Value>) -> Vec<JsonParam> {
     }
 }
 
+/// JS `Array.prototype.toString` of the parameters, as the real host's
+/// query builder prints them in `Failed query: …\nparams: …`.
+fn js_join(params: Option<&Value>) -> String {
+    fn one(v: &Value) -> String {
+        match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a.iter().map(one).collect::<Vec<_>>().join(","),
+            Value::Object(_) => "[object Object]".into(),
+            other => other.to_string(),
+        }
+    }
+    params.map(one).unwrap_or_default()
+}
+
+fn failed_query<'a>(
+    sql: &'a str,
+    params: Option<&'a Value>,
+) -> impl Fn(tokio_postgres::Error) -> Error + 'a {
+    move |_| Error::internal(format!("Failed query: {sql}\nparams: {}", js_join(params)))
+}
+
 /// `bindSql` + execution on the runtime connection.
 async fn run_sql(
     c: &crate::db::Client,
@@ -979,26 +1001,26 @@ async fn run_sql(
 ) -> Result<Vec<tokio_postgres::Row>> {
     let values = json_params(params);
     sqlguard::check_placeholders(sql, values.len()).map_err(Error::internal)?;
-    if values.is_empty() {
-        // Raw, as the real host sends it: an unbound $1 fails in Postgres.
-        let stmt = c.prepare(sql).await?;
-        return Ok(c.query(&stmt, &[]).await?);
-    }
-    let stmt = c.prepare(sql).await?;
+    // Without parameters the SQL goes out raw: an unbound $1 fails there.
+    let stmt = c.prepare(sql).await.map_err(failed_query(sql, params))?;
     let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
         .iter()
         .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
         .collect();
-    Ok(c.query(&stmt, &refs).await?)
+    c.query(&stmt, &refs)
+        .await
+        .map_err(failed_query(sql, params))
 }
 
 async fn execute_sql(c: &crate::db::Client, sql: &str, params: Option<&Value>) -> Result<u64> {
     let values = json_params(params);
     sqlguard::check_placeholders(sql, values.len()).map_err(Error::internal)?;
-    let stmt = c.prepare(sql).await?;
+    let stmt = c.prepare(sql).await.map_err(failed_query(sql, params))?;
     let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
         .iter()
         .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
         .collect();
-    Ok(c.execute(&stmt, &refs).await?)
+    c.execute(&stmt, &refs)
+        .await
+        .map_err(failed_query(sql, params))
 }

@@ -90,7 +90,7 @@ pub fn core_read_tables(manifest: &Value) -> Vec<String> {
 /// `CREATE SCHEMA IF NOT EXISTS` + upsert of the registry row (status
 /// forced back to `active`).
 pub async fn ensure_namespace(
-    client: &Client,
+    client: &impl tokio_postgres::GenericClient,
     plugin_id: Uuid,
     plugin_key: &str,
     namespace: &str,
@@ -147,9 +147,9 @@ pub fn migration_lock_key(plugin_id: Uuid) -> i64 {
     i64::from_str_radix(&h[..12], 16).unwrap_or(0)
 }
 
-/// `applyMigrations`: returns the namespace, or None without `database`.
-/// `failure_client` is a second connection: failure rows are written there
-/// so they survive the rollback of the migration transaction.
+/// `applyMigrations` at activation: returns the namespace, or None without
+/// `database`. `failure_client` is a second connection: failure rows are
+/// written there so they survive the rollback of the migration transaction.
 pub async fn apply_migrations(
     client: &mut Client,
     failure_client: &Client,
@@ -157,37 +157,94 @@ pub async fn apply_migrations(
     manifest: &Value,
     package_root: &Path,
 ) -> Result<Option<String>> {
-    let Some(decl) = DatabaseDecl::from_manifest(manifest) else {
+    let Some(plan) = Plan::new(manifest, package_root)? else {
         return Ok(None);
     };
-    let plugin_key = manifest
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let version = manifest
-        .get("version")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let namespace = derive_namespace(plugin_key, decl.namespace_slug.as_deref());
-    ensure_namespace(client, plugin_id, plugin_key, &namespace).await?;
+    ensure_namespace(&***client, plugin_id, &plan.plugin_key, &plan.namespace).await?;
+    let tx = client.transaction().await?;
+    run_files(&tx, Some(failure_client), plugin_id, &plan).await?;
+    tx.commit().await?;
+    Ok(Some(plan.namespace))
+}
 
-    let rel = Path::new(&decl.migrations_dir);
-    if rel.is_absolute() || rel.components().next() == Some(Component::ParentDir) {
-        return Err(Error::internal(format!(
-            "Plugin migrationsDir escapes package root: {}",
-            decl.migrations_dir
-        )));
+/// Install-time migrations (2026.707.0, docs/findings.md F5): namespace and
+/// files inside the caller's install transaction, failures not recorded, so
+/// a failing install leaves nothing behind.
+pub async fn apply_migrations_in_install(
+    tx: &deadpool_postgres::Transaction<'_>,
+    plugin_id: Uuid,
+    manifest: &Value,
+    package_root: &Path,
+) -> Result<Option<String>> {
+    let Some(plan) = Plan::new(manifest, package_root)? else {
+        return Ok(None);
+    };
+    ensure_namespace(&**tx, plugin_id, &plan.plugin_key, &plan.namespace).await?;
+    run_files(tx, None, plugin_id, &plan).await?;
+    Ok(Some(plan.namespace))
+}
+
+/// What one migration run works with.
+struct Plan {
+    plugin_key: String,
+    version: String,
+    namespace: String,
+    dir: std::path::PathBuf,
+    core_read_tables: Vec<String>,
+}
+
+impl Plan {
+    fn new(manifest: &Value, package_root: &Path) -> Result<Option<Plan>> {
+        let Some(decl) = DatabaseDecl::from_manifest(manifest) else {
+            return Ok(None);
+        };
+        let plugin_key = manifest
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let version = manifest
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let namespace = derive_namespace(&plugin_key, decl.namespace_slug.as_deref());
+        let rel = Path::new(&decl.migrations_dir);
+        if rel.is_absolute() || rel.components().next() == Some(Component::ParentDir) {
+            return Err(Error::internal(format!(
+                "Plugin migrationsDir escapes package root: {}",
+                decl.migrations_dir
+            )));
+        }
+        Ok(Some(Plan {
+            plugin_key,
+            version,
+            namespace,
+            dir: package_root.join(rel),
+            core_read_tables: decl.core_read_tables,
+        }))
     }
-    let dir = package_root.join(rel);
-    let files = discover_migrations(&dir).map_err(|e| match e {
+}
+
+/// The files of one run, in one transaction under the plugin's advisory
+/// lock. With `failure_client`, a failing file is recorded outside it.
+async fn run_files(
+    tx: &deadpool_postgres::Transaction<'_>,
+    failure_client: Option<&Client>,
+    plugin_id: Uuid,
+    plan: &Plan,
+) -> Result<()> {
+    let dir = &plan.dir;
+    let namespace = &plan.namespace;
+    let plugin_key = &plan.plugin_key;
+    let version = &plan.version;
+    let files = discover_migrations(dir).map_err(|e| match e {
         Error::Io(io) => Error::internal(format!(
             "ENOENT: no such file or directory, scandir '{}' ({io})",
             dir.display()
         )),
         other => other,
     })?;
-
-    let tx = client.transaction().await?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1)",
         &[&migration_lock_key(plugin_id)],
@@ -221,9 +278,12 @@ pub async fn apply_migrations(
                 return Err(Error::internal(format!("Plugin migration {file} is empty")));
             }
             for st in &statements {
-                sqlguard::validate_migration_statement(st, &namespace, &decl.core_read_tables)
+                sqlguard::validate_migration_statement(st, namespace, &plan.core_read_tables)
                     .map_err(Error::internal)?;
-                tx.batch_execute(st).await?;
+                // The real host's query builder wraps driver errors this way.
+                tx.batch_execute(st)
+                    .await
+                    .map_err(|_| Error::internal(format!("Failed query: {st}\nparams: ")))?;
             }
             tx.execute(
                 "INSERT INTO plugin_migrations (plugin_id, plugin_key, namespace_name, migration_key, checksum, plugin_version, status, applied_at)
@@ -231,30 +291,24 @@ pub async fn apply_migrations(
                  ON CONFLICT (plugin_id, migration_key) DO UPDATE SET checksum = EXCLUDED.checksum,
                    plugin_version = EXCLUDED.plugin_version, status = 'applied', error_message = NULL,
                    started_at = now(), applied_at = now()",
-                &[&plugin_id, &plugin_key, &namespace, &file, &checksum, &version],
+                &[&plugin_id, plugin_key, namespace, &file, &checksum, version],
             )
             .await?;
             Ok(())
         }
         .await;
         if let Err(e) = attempt {
-            let message = e.message();
-            record_failure(
-                failure_client,
-                plugin_id,
-                plugin_key,
-                &namespace,
-                file,
-                &checksum,
-                version,
-                &message,
-            )
-            .await?;
+            if let Some(fc) = failure_client {
+                let message = e.message();
+                record_failure(
+                    fc, plugin_id, plugin_key, namespace, file, &checksum, version, &message,
+                )
+                .await?;
+            }
             return Err(e);
         }
     }
-    tx.commit().await?;
-    Ok(Some(namespace))
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
