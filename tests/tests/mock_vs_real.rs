@@ -41,7 +41,11 @@ fn compare(mode: &str) {
     let real = run("paperclip@2026.707.0", mode, &admin);
     let mock = run("mock", mode, &admin);
     let diffs = compare_reports("real", &real, "mock", &mock);
-    assert!(diffs.is_empty(), "the mock host differs from the real host ({mode}):\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "the mock host differs from the real host ({mode}):\n{}",
+        diffs.join("\n")
+    );
 }
 
 #[test]

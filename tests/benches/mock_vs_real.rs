@@ -1,0 +1,231 @@
+//! Benchmark: the mock host beside the real host 2026.707.0, in one run.
+//!
+//!     cargo bench -p e2e-tests --bench mock_vs_real
+//!
+//! For each host: cold start to ready (spawn → `/api/health` says `ok`, on a
+//! fresh database), then the smoke plugin's scoped summary route
+//! (`GET /api/plugins/:key/api/issues/:id/smoke`): latency p50/p99 over
+//! sequential requests, and throughput with concurrent clients. Results go
+//! to stdout and to `target/bench-mock-vs-real.json`.
+//!
+//! Env: `BENCH_REQUESTS` (default 300), `BENCH_SECONDS` (default 5),
+//! `BENCH_CONCURRENCY` (default 8), `BENCH_REAL_VERSION` (default 2026.707.0).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use conformance::client::{Call, HostClient};
+use conformance::plugin;
+use conformance::postgres::{PostgresOptions, PostgresServer};
+use conformance::progress::Progress;
+use conformance::target::mock::MockTarget;
+use conformance::target::paperclip::PaperclipTarget;
+use conformance::target::{DeploymentMode, HostTarget, StartContext};
+use conformance::world::{write_adapter_script, World};
+use serde_json::json;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Figures {
+    host: String,
+    cold_start_ms: Vec<u128>,
+    p50_ms: f64,
+    p99_ms: f64,
+    throughput_rps: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+async fn measure(
+    target: &dyn HostTarget,
+    pg: &PostgresServer,
+    cache: &PathBuf,
+    starts: usize,
+) -> Figures {
+    let progress = Progress::stderr(false);
+    let mut cold = Vec::new();
+    let mut kept = None;
+    for i in 0..starts {
+        let run_dir = tempfile::Builder::new()
+            .prefix("conformance-run-bench-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(
+            run_dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let db = pg.create_database("conformance_bench").await.unwrap();
+        let ctx = StartContext {
+            run_dir: run_dir.path(),
+            cache_dir: cache,
+            database_url: Some(&db.url),
+            mode: DeploymentMode::LocalTrusted,
+            port: None,
+            progress: &progress,
+        };
+        let started = Instant::now();
+        let host = target
+            .start(&ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", target.label()));
+        cold.push(started.elapsed().as_millis());
+        if i + 1 < starts {
+            host.stop().await.unwrap();
+            pg.drop_database(db).await.unwrap();
+        } else {
+            kept = Some((host, db, run_dir));
+        }
+    }
+    let (host, db, run_dir) = kept.expect("at least one start");
+    let client = HostClient::new(&host.base_url, Duration::from_secs(30)).unwrap();
+    let adapter = write_adapter_script(run_dir.path()).unwrap();
+    let world = World::bootstrap(&client, host.mode, None, adapter)
+        .await
+        .unwrap();
+    let source = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/plugins/orchestration-smoke"
+    ));
+    let sdk = match host.info.kind.as_str() {
+        "paperclip" => host.info.version.clone(),
+        _ => None,
+    };
+    let prepared = plugin::prepare(
+        &source,
+        run_dir.path(),
+        sdk.as_deref(),
+        host.node_bin.as_deref(),
+    )
+    .await
+    .unwrap();
+    let installed = plugin::install(&client, &world.board, &prepared)
+        .await
+        .unwrap();
+    let agent = world.agent("a1").unwrap().clone();
+    let issue = world
+        .create_issue(&client, "a", "bench root", "todo", None, false)
+        .await
+        .unwrap();
+    let path = format!(
+        "/api/plugins/{}/api/issues/{}/smoke",
+        installed.key, issue.id
+    );
+    let init = client
+        .send(&Call::new("POST", &path).json(json!({ "assigneeAgentId": agent.id })))
+        .await;
+    assert_eq!(
+        init.response.map(|r| r.status),
+        Some(201),
+        "initialize before measuring"
+    );
+
+    let requests = env_num("BENCH_REQUESTS", 300);
+    let mut latencies = Vec::with_capacity(requests as usize);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let x = client.send(&Call::new("GET", &path)).await;
+        assert_eq!(x.response.map(|r| r.status), Some(200));
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
+
+    let seconds = env_num("BENCH_SECONDS", 5);
+    let concurrency = env_num("BENCH_CONCURRENCY", 8);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let path = Arc::new(path);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = client.clone();
+            let path = path.clone();
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let x = client.send(&Call::new("GET", path.as_str())).await;
+                    if x.response.map(|r| r.status) == Some(200) {
+                        n += 1;
+                    }
+                }
+                n
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    let figures = Figures {
+        host: target.label(),
+        cold_start_ms: cold,
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+        throughput_rps: total as f64 / seconds as f64,
+    };
+    host.stop().await.unwrap();
+    pg.drop_database(db).await.unwrap();
+    drop(run_dir);
+    figures
+}
+
+fn main() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let scratch = tempfile::Builder::new()
+            .prefix("conformance-run-bench-pg-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(
+            scratch.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let options = PostgresOptions {
+            admin_url: std::env::var("DATABASE_URL").ok(),
+            no_docker: true,
+        };
+        let pg = PostgresServer::provision(&options, scratch.path(), &Progress::stderr(false))
+            .await
+            .unwrap();
+        let cache = conformance::cli::default_cache_dir();
+        let version = std::env::var("BENCH_REAL_VERSION").unwrap_or_else(|_| "2026.707.0".into());
+        let mock = measure(&MockTarget { defects: vec![] }, &pg, &cache, 5).await;
+        let real = measure(&PaperclipTarget { version }, &pg, &cache, 2).await;
+        pg.shutdown().await.unwrap();
+
+        println!(
+            "\n{:<24} {:>22} {:>10} {:>10} {:>14}",
+            "host", "cold start ms (each)", "p50 ms", "p99 ms", "req/s"
+        );
+        let mut json_rows = Vec::new();
+        for f in [&mock, &real] {
+            let starts: Vec<String> = f.cold_start_ms.iter().map(|m| m.to_string()).collect();
+            println!(
+                "{:<24} {:>22} {:>10.2} {:>10.2} {:>14.0}",
+                f.host,
+                starts.join("/"),
+                f.p50_ms,
+                f.p99_ms,
+                f.throughput_rps
+            );
+            json_rows.push(json!({
+                "host": f.host, "cold_start_ms": f.cold_start_ms, "p50_ms": f.p50_ms,
+                "p99_ms": f.p99_ms, "throughput_rps": f.throughput_rps,
+            }));
+        }
+        let out = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/bench-mock-vs-real.json"
+        ));
+        let _ = std::fs::write(&out, serde_json::to_string_pretty(&json_rows).unwrap());
+        println!("\nwritten to {}", out.display());
+    });
+}
