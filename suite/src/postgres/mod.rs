@@ -1,7 +1,5 @@
 //! Postgres for a run.
 //!
-//! STUB: to be implemented (see the contract below).
-//!
 //! One server per run, provisioned by the first route that works:
 //! 1. `DATABASE_URL` (or `--database-url`): an *admin* URL of a server that is
 //!    already running; the suite only creates and drops its own databases there;
@@ -13,16 +11,20 @@
 //!    the suite runs as root; stopped and deleted at the end.
 //!
 //! If none works: [`crate::Error::PostgresUnavailable`] naming all three.
+//! A given admin URL that does not work is an error of its own: the user
+//! asked for that server, so the suite does not silently use another one.
 //!
 //! Each run then gets its own database ([`PostgresServer::create_database`])
 //! which is dropped (`WITH (FORCE)`) at the end of the run.
 
+#[cfg(feature = "docker")]
+pub mod container;
 pub mod ephemeral;
 pub mod url;
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::progress::Progress;
 
 /// How the suite should find Postgres.
@@ -42,23 +44,86 @@ pub enum PostgresSource {
     Ephemeral,
 }
 
+/// What the suite has to stop at the end.
+enum Backend {
+    /// Someone else's server: nothing to stop.
+    External,
+    #[cfg(feature = "docker")]
+    Container(container::PgContainer),
+    Ephemeral(ephemeral::EphemeralCluster),
+}
+
 /// A Postgres server the run can create databases on.
 pub struct PostgresServer {
     source: PostgresSource,
     admin_url: String,
     description: String,
+    backend: Backend,
 }
+
+/// The sentence for "no route worked".
+const NO_ROUTE: &str = "set DATABASE_URL (or --database-url) to an admin URL such as postgres://postgres@127.0.0.1:5432/postgres, run a Docker daemon with a build that has the `docker` feature, or install the PostgreSQL server binaries (e.g. apt-get install postgresql) so the suite can start a throw-away cluster";
 
 impl PostgresServer {
     /// Provisions a server by the first route that works (see module docs).
-    /// `run_dir` holds the ephemeral cluster's data directory and socket.
+    /// `run_dir` holds the ephemeral cluster's data directory and socket; it
+    /// must be reachable by the `postgres` OS user when the suite is root.
     pub async fn provision(
         options: &PostgresOptions,
         run_dir: &Path,
         progress: &Progress,
     ) -> Result<PostgresServer> {
-        let _ = (options, run_dir, progress);
-        unimplemented!("PostgresServer::provision")
+        if let Some(admin_url) = options.admin_url.as_deref().filter(|u| !u.is_empty()) {
+            let description = url::check_admin_url(admin_url).await?;
+            return Ok(PostgresServer {
+                source: PostgresSource::Url,
+                admin_url: admin_url.to_string(),
+                description,
+                backend: Backend::External,
+            });
+        }
+
+        #[cfg(feature = "docker")]
+        if !options.no_docker && container::docker_available() {
+            progress.step("a Docker daemon answers: starting PostgreSQL with testcontainers");
+            match container::PgContainer::start().await {
+                Ok(c) => {
+                    return Ok(PostgresServer {
+                        source: PostgresSource::Container,
+                        admin_url: c.admin_url(),
+                        description: c.description(),
+                        backend: Backend::Container(c),
+                    })
+                }
+                // A daemon that answers but cannot run the image (no
+                // network, no pull rights) should not end the run while
+                // local binaries may still work.
+                Err(e) => progress.step(format!("{e}; trying local PostgreSQL binaries")),
+            }
+        }
+        #[cfg(not(feature = "docker"))]
+        let _ = options.no_docker;
+
+        match ephemeral::find_binaries() {
+            Some(binaries) => {
+                let cluster = ephemeral::EphemeralCluster::start(run_dir, &binaries, progress).await?;
+                Ok(PostgresServer {
+                    source: PostgresSource::Ephemeral,
+                    admin_url: cluster.admin_url(),
+                    description: format!(
+                        "ephemeral PostgreSQL {} cluster on 127.0.0.1:{} ({})",
+                        cluster.version(),
+                        cluster.port(),
+                        binaries.bindir.display()
+                    ),
+                    backend: Backend::Ephemeral(cluster),
+                })
+            }
+            None => Err(Error::PostgresUnavailable(format!(
+                "no DATABASE_URL, no Docker daemon{} and no PostgreSQL server binaries on PATH or in /usr/lib/postgresql/*/bin; {NO_ROUTE}",
+                if cfg!(feature = "docker") { "" } else { " support in this build" }
+            ))),
+        }
     }
 
     pub fn source(&self) -> PostgresSource {
@@ -75,22 +140,73 @@ impl PostgresServer {
         &self.description
     }
 
-    /// Creates a fresh, uniquely named database for the run.
+    /// The ephemeral cluster's directory (data, socket, log), when that route
+    /// provided the server.
+    pub fn cluster_dir(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Ephemeral(c) => Some(c.dir()),
+            _ => None,
+        }
+    }
+
+    /// Creates a fresh, uniquely named database for the run:
+    /// `<name_prefix>_<8 random hex digits>`.
     pub async fn create_database(&self, name_prefix: &str) -> Result<RunDatabase> {
-        let _ = name_prefix;
-        unimplemented!("PostgresServer::create_database")
+        if name_prefix.is_empty()
+            || !name_prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(Error::Usage(format!(
+                "database name prefix '{name_prefix}' must be lowercase letters, digits and '_'"
+            )));
+        }
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{name_prefix}_{}", &suffix[..8]);
+        let client = url::connect(&self.admin_url)
+            .await
+            .map_err(|e| Error::pg(format!("connecting to {}", url::redact(&self.admin_url)), e))?;
+        // The name is generated from a checked prefix and hex digits, so
+        // quoting it is enough (CREATE DATABASE takes no parameters).
+        client
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .map_err(|e| Error::pg(format!("creating database {name}"), e))?;
+        Ok(RunDatabase {
+            url: url::with_database(&self.admin_url, &name)?,
+            name,
+        })
     }
 
     /// Drops a database created by [`Self::create_database`], disconnecting any
     /// sessions still attached to it.
     pub async fn drop_database(&self, db: RunDatabase) -> Result<()> {
-        let _ = db;
-        unimplemented!("PostgresServer::drop_database")
+        let name = &db.name;
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(Error::Usage(format!(
+                "refusing to drop '{name}': not a database this suite created"
+            )));
+        }
+        let client = url::connect(&self.admin_url)
+            .await
+            .map_err(|e| Error::pg(format!("connecting to {}", url::redact(&self.admin_url)), e))?;
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await
+            .map_err(|e| Error::pg(format!("dropping database {name}"), e))
     }
 
     /// Stops the server if the suite started it (container, ephemeral cluster).
     pub async fn shutdown(self) -> Result<()> {
-        unimplemented!("PostgresServer::shutdown")
+        match self.backend {
+            Backend::External => Ok(()),
+            #[cfg(feature = "docker")]
+            Backend::Container(c) => c.stop().await,
+            Backend::Ephemeral(c) => c.stop().await,
+        }
     }
 }
 
