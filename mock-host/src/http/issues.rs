@@ -295,6 +295,7 @@ pub async fn checkout(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn invoke_common(
     state: &AppState,
     actor: &Actor,

@@ -269,9 +269,8 @@ pub fn validate(manifest: &Value) -> std::result::Result<Value, String> {
     }
     for key in ["minimumHostVersion", "minimumPaperclipVersion"] {
         if let Some(v) = m.get(key) {
-            if !v
-                .as_str()
-                .is_some_and(|s| semver::Version::parse(s).is_ok())
+            if v.as_str()
+                .is_none_or(|s| semver::Version::parse(s).is_err())
             {
                 iss.add(key, "Invalid");
             }
@@ -302,7 +301,7 @@ pub fn validate(manifest: &Value) -> std::result::Result<Value, String> {
                 }
                 match db.get("migrationsDir").and_then(Value::as_str) {
                     None => iss.add("database.migrationsDir", "Required"),
-                    Some(d) if d.is_empty() => iss.add(
+                    Some("") => iss.add(
                         "database.migrationsDir",
                         "String must contain at least 1 character(s)",
                     ),
@@ -423,10 +422,10 @@ pub fn validate(manifest: &Value) -> std::result::Result<Value, String> {
                 }
             };
             if !field.is_empty()
-                && !cr
+                && cr
                     .get(field)
                     .and_then(Value::as_str)
-                    .is_some_and(|s| !s.is_empty())
+                    .is_none_or(str::is_empty)
             {
                 iss.add(&p(&format!("companyResolution.{field}")), "Required");
             }
