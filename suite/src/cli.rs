@@ -15,7 +15,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the checks against a host.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the checks (scenario ids, levels and titles).
     List(ListArgs),
     /// Serve the bundled mock host (used by `--host mock`; also handy alone).

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::List(args) => list(args),
-        Command::Run(args) => runtime.block_on(run(args)),
+        Command::Run(args) => runtime.block_on(run(*args)),
         Command::MockHost(args) => runtime.block_on(serve_mock(args)),
     }
 }
