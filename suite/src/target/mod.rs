@@ -13,6 +13,7 @@
 
 pub mod external;
 pub mod mock;
+pub mod npm;
 pub mod paperclip;
 
 use std::path::{Path, PathBuf};
