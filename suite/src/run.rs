@@ -175,6 +175,24 @@ impl Session {
             installed.namespace.as_deref().unwrap_or("none")
         ));
 
+        // The scope-probe fixture (company scoping property) goes beside the
+        // plugin under test; without it that property is skipped.
+        let probe_source = opts.scenarios_dir.join("plugins").join("scope-probe");
+        let probe = if probe_source.is_dir() {
+            let prepared = plugin::prepare(
+                &probe_source,
+                &plugin_home,
+                sdk_version.as_deref(),
+                host.node_bin.as_deref(),
+            )
+            .await?;
+            let installed = plugin::install(&client, &world.board, &prepared).await?;
+            progress.step(format!("fixture plugin {} installed", installed.key));
+            Some(installed)
+        } else {
+            None
+        };
+
         let mut vars = Vars::new();
         world.export(&mut vars);
         installed.export(&mut vars);
@@ -198,6 +216,7 @@ impl Session {
             world: world.clone(),
             db: db.clone(),
             plugin: installed.clone(),
+            probe,
             profile,
             work_dir: run_path.join("generated-plugins"),
             sdk_node_modules: Some(prepared.dir.join("node_modules")).filter(|p| p.is_dir()),

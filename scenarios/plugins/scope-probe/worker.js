@@ -292,6 +292,15 @@ async function writeAttempts(ctx, probe, attempts, actor) {
   const targetIssue = probe.targetIssueId;
   const documentKey = probe.documentKey;
 
+  // 15. a write to a core table through raw SQL: the host must refuse any
+  //     ctx.db.execute target outside the plugin's namespace, whatever the company
+  await attempt(
+    attempts,
+    probe,
+    { name: "db.execute.public-issues.target-company", call: "db.execute", params: { issueId: targetIssue } },
+    () => ctx.db.execute("UPDATE public.issues SET billing_code = $1 WHERE id = $2", ["scope-probe-sql", targetIssue]),
+  );
+
   // 4. a new issue in company B
   await attempt(
     attempts,

@@ -13,6 +13,7 @@
 pub mod attribution;
 pub mod authz;
 pub mod migrations;
+pub mod scoping;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -49,6 +50,8 @@ pub struct PropertyEnv {
     pub world: Arc<World>,
     pub db: Option<Arc<HostDb>>,
     pub plugin: InstalledPlugin,
+    /// The scope-probe fixture plugin, when it is installed.
+    pub probe: Option<InstalledPlugin>,
     pub profile: &'static Profile,
     /// A directory for files the properties generate (the run directory).
     pub work_dir: std::path::PathBuf,
@@ -83,6 +86,7 @@ pub fn all() -> Vec<Box<dyn Property>> {
         Box::new(authz::AuthzProperty),
         Box::new(attribution::AttributionProperty),
         Box::new(migrations::MigrationsProperty),
+        Box::new(scoping::ScopingProperty),
     ]
 }
 
