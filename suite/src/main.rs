@@ -27,11 +27,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::List(args) => list(args),
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::MockHost(args) => runtime.block_on(serve_mock(args)),
-    }
+    };
+    // Property checks run on blocking threads; after an interrupt they may
+    // still be working against a host that is gone. Teardown is done by now,
+    // so do not wait for them.
+    runtime.shutdown_background();
+    code
 }
 
 /// Runs the mock host until SIGINT or SIGTERM, then stops its workers.
