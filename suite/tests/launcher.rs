@@ -4,7 +4,6 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use conformance::postgres::{PostgresOptions, PostgresServer};
@@ -15,7 +14,7 @@ use conformance::Error;
 
 /// Tests that read or change `CONFORMANCE_NPM` take this lock: the
 /// environment is shared by the test threads.
-static ENV: Mutex<()> = Mutex::new(());
+static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn run_dir() -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
@@ -48,7 +47,7 @@ const UNUSED_DB: &str = "postgres://postgres@127.0.0.1:1/never_used";
 
 #[tokio::test]
 async fn an_unpublished_version_is_named_with_the_earliest_usable_one() {
-    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _env = ENV.lock().await;
     let (run, cache) = (run_dir(), tempfile::tempdir().unwrap());
     let progress = Progress::silent();
     let target = PaperclipTarget {
@@ -86,7 +85,7 @@ async fn an_unpublished_version_is_named_with_the_earliest_usable_one() {
 
 #[tokio::test]
 async fn a_missing_npm_is_one_sentence() {
-    let _env = ENV.lock().unwrap_or_else(|p| p.into_inner());
+    let _env = ENV.lock().await;
     let (run, cache) = (run_dir(), tempfile::tempdir().unwrap());
     let progress = Progress::silent();
     let target = PaperclipTarget {
@@ -188,7 +187,7 @@ fn ppid(pid: u32) -> Option<u32> {
 fn processes_mentioning_except(dir: &Path, postmaster: Option<u32>) -> Vec<(u32, String)> {
     processes_mentioning(dir)
         .into_iter()
-        .filter(|(pid, _)| postmaster.map_or(true, |pm| *pid != pm && ppid(*pid) != Some(pm)))
+        .filter(|(pid, _)| postmaster.is_none_or(|pm| *pid != pm && ppid(*pid) != Some(pm)))
         .collect()
 }
 

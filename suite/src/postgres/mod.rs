@@ -48,8 +48,9 @@ pub enum PostgresSource {
 enum Backend {
     /// Someone else's server: nothing to stop.
     External,
+    /// Boxed: the container handle is large and there is one per run.
     #[cfg(feature = "docker")]
-    Container(container::PgContainer),
+    Container(Box<container::PgContainer>),
     Ephemeral(ephemeral::EphemeralCluster),
 }
 
@@ -92,7 +93,7 @@ impl PostgresServer {
                         source: PostgresSource::Container,
                         admin_url: c.admin_url(),
                         description: c.description(),
-                        backend: Backend::Container(c),
+                        backend: Backend::Container(Box::new(c)),
                     })
                 }
                 // A daemon that answers but cannot run the image (no

@@ -731,7 +731,7 @@ pub async fn ensure_node(
         }
     };
     if let Some((bin, version)) = &system {
-        if range.as_ref().map_or(true, |r| r.satisfied_by(*version)) {
+        if range.as_ref().is_none_or(|r| r.satisfied_by(*version)) {
             return Ok(Node {
                 bin: bin.clone(),
                 version: *version,
