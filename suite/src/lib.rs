@@ -38,6 +38,7 @@ pub mod profile;
 pub mod progress;
 pub mod property;
 pub mod report;
+pub mod restart;
 pub mod run;
 pub mod scenario;
 pub mod target;

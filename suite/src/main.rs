@@ -76,6 +76,9 @@ fn list(args: ListArgs) -> ExitCode {
             for p in conformance::property::all() {
                 println!("{:<44} {:<6} {} (property)", p.id(), "must", p.title());
             }
+            for id in conformance::restart::IDS {
+                println!("{id:<44} {:<6} (restarts the host; runs last)", "must");
+            }
             for s in scenarios {
                 let level = serde_json::to_value(s.level)
                     .ok()

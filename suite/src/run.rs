@@ -24,6 +24,7 @@ use crate::profile;
 use crate::progress::Progress;
 use crate::property::{self, Property, PropertyConfig, PropertyEnv};
 use crate::report::{RunInfo, RunReport};
+use crate::restart::{self, RestartEnv};
 use crate::scenario::runner::{run_scenario, RunContext};
 use crate::scenario::vars::Vars;
 use crate::scenario::{self, Scenario};
@@ -267,6 +268,23 @@ impl Session {
             on_check(&result);
             checks.push(result);
         }
+        // Checks that restart the host go last and alone.
+        let wants_restart = |id: &str| restart_selected(&opts, id);
+        if restart::IDS.iter().any(|id| wants_restart(id)) {
+            progress.step("restart checks (alone)");
+            let restart_env = RestartEnv {
+                client: &client,
+                db: db.as_deref(),
+                world: &world,
+                plugin: &installed,
+                repro_prefix: &opts.repro_prefix,
+            };
+            let host = self.host.as_mut().expect("host is set above");
+            for result in restart::run(host, &restart_env, &wants_restart).await {
+                on_check(&result);
+                checks.push(result);
+            }
+        }
         let host = self.host.as_ref().expect("host is set above");
         let baseline_path = opts.baseline.clone().or_else(|| {
             Baseline::discover(
@@ -343,6 +361,15 @@ impl Session {
     }
 }
 
+/// Whether `--only` selects the restart check `id` (tag `restart`).
+fn restart_selected(opts: &RunOptions, id: &str) -> bool {
+    opts.only.is_empty()
+        || opts
+            .only
+            .iter()
+            .any(|pat| scenario::selects(pat, id, &["restart".to_string()]))
+}
+
 /// Ids of every check the suite has, selected or not.
 fn known_check_ids(opts: &RunOptions) -> Result<Vec<String>> {
     let mut ids: Vec<String> = scenario::load_dir(&opts.scenarios_dir)?
@@ -350,6 +377,7 @@ fn known_check_ids(opts: &RunOptions) -> Result<Vec<String>> {
         .map(|s| s.id)
         .collect();
     ids.extend(property::all().iter().map(|p| p.id().to_string()));
+    ids.extend(restart::IDS.iter().map(|id| id.to_string()));
     Ok(ids)
 }
 
@@ -369,7 +397,8 @@ fn select_checks(opts: &RunOptions) -> Result<Selected> {
                     .any(|pat| scenario::selects(pat, p.id(), &p.tags()))
         })
         .collect();
-    if scenarios.is_empty() && properties.is_empty() {
+    let restarts = restart::IDS.iter().any(|id| restart_selected(opts, id));
+    if scenarios.is_empty() && properties.is_empty() && !restarts {
         return Err(Error::Usage(format!(
             "--only {} selects no check; list them with: conformance list",
             opts.only.join(" --only ")

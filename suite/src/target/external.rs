@@ -52,6 +52,7 @@ impl HostTarget for ExternalTarget {
                 node_bin: None,
                 process: None,
                 health,
+                relaunch: None,
             })
         }
         .boxed()

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::{HostInfo, HostTarget, RunningHost, StartContext};
+use super::{HostInfo, HostTarget, Relaunch, RunningHost, StartContext};
 use crate::error::{Error, Result};
 use crate::health;
 use crate::process::{free_port, port_in_use, HostProcess};
@@ -78,6 +78,7 @@ impl HostTarget for MockTarget {
                 command.args(["--defect", defect]);
             }
             let started = Instant::now();
+            let relaunch = Relaunch::capture(&command, false, &host_dir.join("server.log"), None);
             let process = HostProcess::spawn(command, &host_dir.join("server.log"))?;
             let base_url = format!("http://127.0.0.1:{port}");
             let alive = || process.is_alive();
@@ -110,6 +111,7 @@ impl HostTarget for MockTarget {
                 node_bin: None,
                 process: Some(process),
                 health,
+                relaunch: Some(relaunch),
             })
         }
         .boxed()

@@ -162,9 +162,100 @@ pub struct RunningHost {
     pub process: Option<HostProcess>,
     /// Body of the `/api/health` answer that declared the host ready.
     pub health: serde_json::Value,
+    /// How to start the same server again (same command, environment,
+    /// secrets, port and database); `None` for hosts the suite did not start.
+    pub relaunch: Option<Relaunch>,
+}
+
+/// A recipe for starting a host's process again, for restart checks.
+#[derive(Debug, Clone)]
+pub struct Relaunch {
+    program: PathBuf,
+    args: Vec<std::ffi::OsString>,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    clear_env: bool,
+    cwd: Option<PathBuf>,
+    log: PathBuf,
+    adapter_pid_file: Option<PathBuf>,
+}
+
+impl Relaunch {
+    /// Captures `command` as spawned. `clear_env` says whether it was built
+    /// with `env_clear()`, which a `Command` cannot report.
+    pub fn capture(
+        command: &std::process::Command,
+        clear_env: bool,
+        log: &Path,
+        adapter_pid_file: Option<PathBuf>,
+    ) -> Self {
+        Relaunch {
+            program: PathBuf::from(command.get_program()),
+            args: command.get_args().map(|a| a.to_os_string()).collect(),
+            env: command
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_os_string(), v.to_os_string())))
+                .collect(),
+            clear_env,
+            cwd: command.get_current_dir().map(Path::to_path_buf),
+            log: log.to_path_buf(),
+            adapter_pid_file,
+        }
+    }
+
+    fn command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.args);
+        if self.clear_env {
+            command.env_clear();
+        }
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
+        }
+        command
+    }
 }
 
 impl RunningHost {
+    /// Stops the host's process and starts it again with the same recipe,
+    /// then waits for it to be ready. Returns how long the restart took.
+    pub async fn restart(&mut self) -> Result<std::time::Duration> {
+        let relaunch = self.relaunch.clone().ok_or_else(|| {
+            Error::HostStart(
+                "this host was not started by the suite and cannot be restarted".into(),
+            )
+        })?;
+        let started = std::time::Instant::now();
+        if let Some(process) = self.process.take() {
+            process.stop().await?;
+        }
+        let mut process = HostProcess::spawn(relaunch.command(), &relaunch.log)?;
+        if let Some(pids) = &relaunch.adapter_pid_file {
+            process = process.with_adapter_pid_file(pids.clone());
+        }
+        let alive = || process.is_alive();
+        let health = crate::health::wait_until_ready(
+            &self.base_url,
+            std::time::Duration::from_secs(240),
+            Some(&alive),
+        )
+        .await;
+        match health {
+            Ok(h) => {
+                self.health = h;
+                self.process = Some(process);
+                Ok(started.elapsed())
+            }
+            Err(e) => {
+                let tail = process.log_tail(30);
+                let _ = process.stop().await;
+                Err(Error::HostStart(format!(
+                    "restart failed: {e}; log:\n{tail}"
+                )))
+            }
+        }
+    }
+
     /// Stops whatever the suite started for this host (server, plugin workers,
     /// agent adapter processes). A `url=` host is left alone.
     pub async fn stop(mut self) -> Result<()> {

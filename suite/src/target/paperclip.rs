@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::npm::{self, Node, Npm, ViewOutcome};
-use super::{DeploymentMode, HostInfo, HostTarget, RunningHost, StartContext};
+use super::{DeploymentMode, HostInfo, HostTarget, Relaunch, RunningHost, StartContext};
 use crate::error::{Error, Result};
 use crate::health;
 use crate::process::{free_port, port_in_use, strip_ansi, HostProcess};
@@ -133,8 +133,9 @@ fn installed_server_version(install_dir: &Path) -> Option<String> {
     json.get("version")?.as_str().map(str::to_string)
 }
 
-/// The cached install of `version`, installing it on a miss. A hit makes no
-/// network call at all.
+/// The cached install of `version`, installing it on a miss (with npm
+/// running on the node the version needs). A hit makes no network call at
+/// all.
 pub async fn ensure_installed(
     npm: &Npm,
     cache_dir: &Path,
@@ -179,12 +180,19 @@ pub async fn ensure_installed(
         ));
     }
 
+    // npm runs on the node the host will run on (node 24 for 2026.831+),
+    // so that what it resolves and unpacks is meant for that node.
+    let node =
+        npm::ensure_node(npm, cache_dir, published.engines_node.as_deref(), progress).await?;
+    let npm = npm.with_node_dir(&node.dir());
+
     let dir = hosts.join(format!("{PACKAGE}@{resolved}"));
     let what = format!("{PACKAGE}@{resolved}");
     let started = Instant::now();
     let installed = npm::install_atomically(&dir, progress, &what, |tmp| {
         let what = what.clone();
         let resolved = resolved.clone();
+        let npm = npm.clone();
         async move {
             progress.step(format!(
                 "installing {what} into the cache (first run only, ~40 s)"
@@ -357,6 +365,8 @@ impl PaperclipTarget {
             log.display()
         ));
         let started = Instant::now();
+        let relaunch =
+            Relaunch::capture(&command, true, &log, Some(ctx.run_dir.join("adapter-pids")));
         let process = HostProcess::spawn(command, &log)?
             .with_adapter_pid_file(ctx.run_dir.join("adapter-pids"));
         let base_url = format!("http://127.0.0.1:{port}");
@@ -410,6 +420,7 @@ impl PaperclipTarget {
             node_bin: Some(node.bin.clone()),
             process: Some(process),
             health,
+            relaunch: Some(relaunch),
         })
     }
 
