@@ -54,6 +54,33 @@ pub async fn apply_schema(pool: &Pool) -> Result<()> {
     )
     .await?;
     tx.batch_execute(schema::CORE_SCHEMA).await?;
+    journal_core_migration(&tx).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The time the real host's journal gives migration 0059 (plugin namespaces).
+const MIGRATION_0059_WHEN: i64 = 1_776_542_246_000;
+
+/// Keeps a drizzle-style journal entry for the plugin-namespace tables, as
+/// the real host does for its migration 0059. The tables are (re)created
+/// idempotently at every start, so a removed entry is simply written again —
+/// with the latest time + 1, as the real host journals a re-applied
+/// migration (docs/findings.md F12).
+async fn journal_core_migration(tx: &tokio_postgres::Transaction<'_>) -> Result<()> {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(b"mock-host:0059_plugin_database_namespaces"));
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS drizzle;
+         CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint);",
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO drizzle.__drizzle_migrations (hash, created_at)
+         SELECT $1::text, COALESCE((SELECT max(created_at) + 1 FROM drizzle.__drizzle_migrations), $2::bigint)
+         WHERE NOT EXISTS (SELECT 1 FROM drizzle.__drizzle_migrations WHERE hash = $1::text)",
+        &[&hash, &MIGRATION_0059_WHEN],
+    )
+    .await?;
     Ok(())
 }
