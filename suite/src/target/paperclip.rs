@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::npm::{self, Node, Npm, ViewOutcome};
-use super::{DeploymentMode, HostInfo, HostTarget, RunningHost, StartContext};
+use super::{DeploymentMode, HostInfo, HostTarget, Relaunch, RunningHost, StartContext};
 use crate::error::{Error, Result};
 use crate::health;
 use crate::process::{free_port, port_in_use, strip_ansi, HostProcess};
@@ -365,6 +365,8 @@ impl PaperclipTarget {
             log.display()
         ));
         let started = Instant::now();
+        let relaunch =
+            Relaunch::capture(&command, true, &log, Some(ctx.run_dir.join("adapter-pids")));
         let process = HostProcess::spawn(command, &log)?
             .with_adapter_pid_file(ctx.run_dir.join("adapter-pids"));
         let base_url = format!("http://127.0.0.1:{port}");
@@ -418,6 +420,7 @@ impl PaperclipTarget {
             node_bin: Some(node.bin.clone()),
             process: Some(process),
             health,
+            relaunch: Some(relaunch),
         })
     }
 
