@@ -71,21 +71,12 @@ impl Property for AttributionProperty {
 
     fn check(&self, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
         let Some(db) = env.db.clone() else {
-            let mut skipped = run_property(
+            return super::skipped(
                 self,
                 env,
-                &PropertyConfig {
-                    cases: 0,
-                    ..*config
-                },
-                Just(()),
-                |_| Ok(()),
+                config,
+                "needs the host's database for row assertions; pass --host-database-url",
             );
-            skipped.status = crate::check::Status::Skipped;
-            skipped.reason = Some(
-                "needs the host's database for row assertions; pass --host-database-url".into(),
-            );
-            return skipped;
         };
         run_property(self, env, config, initiators(), |initiator| {
             env.handle.block_on(async {

@@ -126,7 +126,6 @@ where
     F: Fn(&S::Value) -> Result<(), CaseFailure>,
 {
     let started = Instant::now();
-    let seed_hex = format!("{:#x}", config.seed);
     let mut proptest_config = Config::with_cases(config.cases.max(1));
     // Failures are reported with their seed; nothing is written to disk.
     proptest_config.failure_persistence = Some(Box::new(FileFailurePersistence::Off));
@@ -148,26 +147,9 @@ where
             }
         }
     });
-    let mut result = CheckResult {
-        id: property.id().to_string(),
-        title: property.title().to_string(),
-        level: property.level(),
-        status: Status::Passed,
-        duration_ms: started.elapsed().as_millis() as u64,
-        source: property.source().to_string(),
-        failure: None,
-        reason: None,
-        exchanges: Vec::new(),
-        rows: Vec::new(),
-        repro: format!(
-            "{} --only {} --seed {seed_hex} --cases {}",
-            env.repro_prefix,
-            property.id(),
-            config.cases
-        ),
-        seed: Some(seed_hex),
-        cases: Some(ran.load(Ordering::Relaxed)),
-    };
+    let mut result = base_result(property, env, config);
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    result.cases = Some(ran.load(Ordering::Relaxed));
     match outcome {
         Ok(()) => {}
         Err(TestError::Fail(_, minimal)) => {
@@ -201,6 +183,45 @@ where
             });
         }
     }
+    result
+}
+
+/// A property's result before its outcome is known: passed, with the seed
+/// and the command that replays it.
+fn base_result(property: &dyn Property, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
+    let seed_hex = format!("{:#x}", config.seed);
+    CheckResult {
+        id: property.id().to_string(),
+        title: property.title().to_string(),
+        level: property.level(),
+        status: Status::Passed,
+        duration_ms: 0,
+        source: property.source().to_string(),
+        failure: None,
+        reason: None,
+        exchanges: Vec::new(),
+        rows: Vec::new(),
+        repro: format!(
+            "{} --only {} --seed {seed_hex} --cases {}",
+            env.repro_prefix,
+            property.id(),
+            config.cases
+        ),
+        seed: Some(seed_hex),
+        cases: Some(0),
+    }
+}
+
+/// The result of a property that cannot run against this host.
+pub fn skipped(
+    property: &dyn Property,
+    env: &PropertyEnv,
+    config: &PropertyConfig,
+    reason: &str,
+) -> CheckResult {
+    let mut result = base_result(property, env, config);
+    result.status = Status::Skipped;
+    result.reason = Some(reason.to_string());
     result
 }
 

@@ -153,19 +153,12 @@ impl Property for ScopingProperty {
 
     fn check(&self, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
         let (Some(db), Some(probe)) = (env.db.clone(), env.probe.clone()) else {
-            let mut skipped = run_property(
+            return super::skipped(
                 self,
                 env,
-                &PropertyConfig {
-                    cases: 0,
-                    ..*config
-                },
-                Just(()),
-                |_| Ok(()),
+                config,
+                "needs the host's database and the scope-probe plugin",
             );
-            skipped.status = Status::Skipped;
-            skipped.reason = Some("needs the host's database and the scope-probe plugin".into());
-            return skipped;
         };
         let evidence: Mutex<Option<String>> = Mutex::new(None);
         let mut result = run_property(self, env, config, cases(), |case| {

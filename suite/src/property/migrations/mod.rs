@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use self::model::{Model, Op};
 use self::package::ProbePackage;
 use super::{run_property, CaseFailure, Property, PropertyConfig, PropertyEnv};
-use crate::check::{CheckResult, Status};
+use crate::check::CheckResult;
 use crate::client::{Call, HostClient};
 use crate::db::HostDb;
 use crate::exchange::Exchange;
@@ -72,22 +72,12 @@ impl Property for MigrationsProperty {
 
     fn check(&self, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
         let (Some(db), Some(sdk)) = (env.db.clone(), env.sdk_node_modules.clone()) else {
-            let mut skipped = run_property(
+            return super::skipped(
                 self,
                 env,
-                &PropertyConfig {
-                    cases: 0,
-                    ..*config
-                },
-                Just(()),
-                |_| Ok(()),
+                config,
+                "needs the host's database and a plugin SDK installation; pass --host-database-url",
             );
-            skipped.status = Status::Skipped;
-            skipped.reason = Some(
-                "needs the host's database and a plugin SDK installation; pass --host-database-url"
-                    .into(),
-            );
-            return skipped;
         };
         run_property(self, env, config, sequences(), |ops| {
             env.handle.block_on(async {
