@@ -49,6 +49,7 @@ pub mod rpc_code {
     pub const WORKER_ERROR: i64 = -32002;
     pub const TIMEOUT: i64 = -32003;
     pub const METHOD_NOT_IMPLEMENTED: i64 = -32004;
+    pub const INVOCATION_SCOPE_DENIED: i64 = -32005;
 }
 
 fn db_message(e: &tokio_postgres::Error) -> String {

@@ -279,6 +279,21 @@ CREATE TABLE IF NOT EXISTS issue_documents (
 CREATE UNIQUE INDEX IF NOT EXISTS issue_documents_document_uq ON issue_documents (document_id);
 CREATE UNIQUE INDEX IF NOT EXISTS issue_documents_company_issue_key_uq ON issue_documents (company_id, issue_id, key);
 
+CREATE TABLE IF NOT EXISTS issue_comments (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  company_id uuid NOT NULL REFERENCES companies(id),
+  issue_id uuid NOT NULL REFERENCES issues(id),
+  author_agent_id uuid REFERENCES agents(id),
+  author_user_id text,
+  body text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  created_by_run_id uuid REFERENCES heartbeat_runs(id) ON DELETE SET NULL,
+  author_type text
+);
+CREATE INDEX IF NOT EXISTS issue_comments_company_issue_created_at_idx
+  ON issue_comments (company_id, issue_id, created_at);
+
 CREATE TABLE IF NOT EXISTS activity_log (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   company_id uuid NOT NULL REFERENCES companies(id),

@@ -182,7 +182,12 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => {
             let status = match &e {
                 Error::Http { status, .. } => *status,
-                Error::Rpc { code, .. } if *code == rpc_code::CAPABILITY_DENIED => 403,
+                Error::Rpc { code, .. }
+                    if *code == rpc_code::CAPABILITY_DENIED
+                        || *code == rpc_code::INVOCATION_SCOPE_DENIED =>
+                {
+                    403
+                }
                 Error::Rpc { code, .. } if *code == rpc_code::METHOD_NOT_IMPLEMENTED => 501,
                 Error::Rpc { .. } => 502,
                 _ => 500,

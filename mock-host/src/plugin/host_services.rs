@@ -1,7 +1,8 @@
 //! Worker→host methods (contract-db-worker.md B2.2/B3): each call passes the
-//! capability gate, then runs against the core services. Every failure goes
-//! back to the worker as JSON-RPC `-32603` with the error's message, as the
-//! reference host does (capability denials included).
+//! capability gate and the invocation-scope gate (`plugin::invocation`), then
+//! runs against the core services. As on 2026.707.0, the two gates answer
+//! with their own codes (`-32001`, `-32005`); every other failure goes back
+//! to the worker as JSON-RPC `-32603` with the error's message.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::config::{Defect, Defects};
 use crate::db::params::JsonParam;
 use crate::db::rows;
 use crate::error::{rpc_code, Error, Result};
+use crate::plugin::invocation::{self, ScopeContext};
 use crate::plugin::{namespace, sqlguard};
 use crate::services::activity::{self, Activity};
 use crate::services::heartbeat::{self, Wakeup};
@@ -53,6 +55,7 @@ fn capability(method: &str) -> std::result::Result<Option<&'static str>, ()> {
         "issues.requestWakeup" | "issues.requestWakeups" => "issues.wakeup",
         "issues.summaries.getOrchestration" => "issues.orchestration.read",
         "issues.listComments" => "issue.comments.read",
+        "issues.createComment" => "issue.comments.create",
         "issues.documents.list" | "issues.documents.get" => "issue.documents.read",
         "issues.documents.upsert" | "issues.documents.delete" => "issue.documents.write",
         "agents.list" | "agents.get" => "agents.read",
@@ -60,11 +63,13 @@ fn capability(method: &str) -> std::result::Result<Option<&'static str>, ()> {
     }))
 }
 
-/// Serves one worker→host request.
+/// Serves one worker→host request; `scope` is the invocation context the
+/// request arrived in.
 pub async fn dispatch(
     ctx: &ServiceCtx,
     method: &str,
     params: Value,
+    scope: &ScopeContext,
 ) -> std::result::Result<Value, (i64, String)> {
     let cap = match capability(method) {
         Ok(c) => c,
@@ -78,7 +83,7 @@ pub async fn dispatch(
     if let Some(cap) = cap {
         if !ctx.capabilities.iter().any(|c| c == cap) {
             return Err((
-                rpc_code::INTERNAL_ERROR,
+                rpc_code::CAPABILITY_DENIED,
                 format!(
                     "Plugin \"{}\" is missing required capability \"{cap}\" for method \"{method}\"",
                     ctx.plugin_id
@@ -86,9 +91,15 @@ pub async fn dispatch(
             ));
         }
     }
-    handle(ctx, method, &params)
+    invocation::check(&ctx.plugin_id.to_string(), method, &params, scope)
+        .map_err(|m| (rpc_code::INVOCATION_SCOPE_DENIED, m))?;
+    let result = handle(ctx, method, &params)
         .await
-        .map_err(|e| (rpc_code::INTERNAL_ERROR, e.message()))
+        .map_err(|e| (rpc_code::INTERNAL_ERROR, e.message()))?;
+    Ok(match method {
+        "companies.list" => invocation::filter_companies(result, scope),
+        _ => result,
+    })
 }
 
 fn s<'a>(p: &'a Value, key: &str) -> Option<&'a str> {
@@ -281,14 +292,15 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
             let n = execute_sql(&client, sql, p.get("params")).await?;
             Ok(json!({ "rowCount": n }))
         }
-        "companies.list" => Ok(Value::Array(
+        "companies.list" => Ok(Value::Array(apply_window(
             rows::query_entities(
                 &**client,
                 "SELECT * FROM companies ORDER BY created_at",
                 &[],
             )
             .await?,
-        )),
+            p,
+        ))),
         "companies.get" => {
             let id = uuid_param(p, "companyId")?;
             Ok(
@@ -299,14 +311,15 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
         }
         "agents.list" => {
             let company_id = company(p)?;
-            Ok(Value::Array(
-                rows::query_entities(
-                    &**client,
-                    "SELECT * FROM agents WHERE company_id = $1 ORDER BY created_at",
-                    &[&company_id],
-                )
-                .await?,
-            ))
+            let list = rows::query_entities(
+                &**client,
+                "SELECT * FROM agents WHERE company_id = $1 AND status <> 'terminated'
+                   AND ($2::text IS NULL OR $2 = '' OR status = $2)
+                 ORDER BY created_at",
+                &[&company_id, &s(p, "status")],
+            )
+            .await?;
+            Ok(Value::Array(apply_window(list, p)))
         }
         "agents.get" => {
             let company_id = company(p)?;
@@ -419,7 +432,15 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
                 &actor,
             )
             .await?;
-            issues::json(&**client, id).await
+            // The core create answers with the relation summaries attached.
+            let mut issue = issues::json(&**client, id).await?;
+            if let (Some(o), Value::Object(rel)) = (
+                issue.as_object_mut(),
+                issues::relations(&**client, id).await?,
+            ) {
+                o.extend(rel);
+            }
+            Ok(issue)
         }
         "issues.update" => {
             let company_id = company(p)?;
@@ -738,7 +759,67 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
                 "adoptedFromRunId": owner.adopted_from,
             }))
         }
-        "issues.listComments" => Ok(json!([])),
+        "issues.listComments" => {
+            let company_id = company(p)?;
+            match issues::find(&**client, s(p, "issueId").unwrap_or_default()).await? {
+                Some(i) if i.company_id == company_id => Ok(Value::Array(
+                    rows::query_entities(
+                        &**client,
+                        "SELECT * FROM issue_comments WHERE issue_id = $1 ORDER BY created_at DESC, id DESC",
+                        &[&i.id],
+                    )
+                    .await?,
+                )),
+                _ => Ok(json!([])),
+            }
+        }
+        "issues.createComment" => {
+            let company_id = company(p)?;
+            let issue = issue_in(&**client, company_id, s(p, "issueId")).await?;
+            let author = uuid_param(p, "authorAgentId")?;
+            let body = s(p, "body").unwrap_or_default().to_string();
+            let author_type = if author.is_some() { "agent" } else { "system" };
+            let comment_id: Uuid = client
+                .query_one(
+                    "INSERT INTO issue_comments (company_id, issue_id, author_agent_id, author_type, body)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&issue.company_id, &issue.id, &author, &author_type, &body],
+                )
+                .await?
+                .get(0);
+            let comment = rows::query_entity(
+                &**client,
+                "SELECT * FROM issue_comments WHERE id = $1",
+                &[&comment_id],
+            )
+            .await?
+            .unwrap_or(Value::Null);
+            client
+                .execute(
+                    "UPDATE issues SET updated_at = now() WHERE id = $1",
+                    &[&issue.id],
+                )
+                .await?;
+            log_plugin_activity(
+                ctx,
+                &**client,
+                company_id,
+                "issue.comment.created",
+                issue.id,
+                json!({
+                    "identifier": issue.identifier,
+                    "commentId": comment_id,
+                    "bodySnippet": js_prefix(&body, 120),
+                }),
+                &PluginActor {
+                    agent: author,
+                    user: None,
+                    run: None,
+                },
+            )
+            .await?;
+            Ok(comment)
+        }
         "activity.log" => {
             let company_id = company(p)?;
             let mut d = p
@@ -772,6 +853,34 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
             "Host does not handle method \"{other}\""
         ))),
     }
+}
+
+/// `parseWindowValue`: a finite number (or numeric string), floored, ≥ 0.
+fn window_value(v: Option<&Value>) -> Option<usize> {
+    let n = match v? {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(t) if !t.trim().is_empty() => t.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    n.is_finite().then(|| n.floor().max(0.0) as usize)
+}
+
+/// `applyWindow`: `rows.slice(offset, offset + limit)`.
+fn apply_window(rows: Vec<Value>, p: &Value) -> Vec<Value> {
+    let offset = window_value(p.get("offset")).unwrap_or(0);
+    let limit = window_value(p.get("limit")).unwrap_or(usize::MAX);
+    rows.into_iter().skip(offset).take(limit).collect()
+}
+
+/// JS `s.slice(0, n)` (UTF-16 code units, never splitting a character here).
+fn js_prefix(s: &str, n: usize) -> String {
+    let mut units = 0;
+    s.chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units <= n
+        })
+        .collect()
 }
 
 fn document_select(filter: &str) -> String {

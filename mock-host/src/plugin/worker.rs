@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::error::{rpc_code, Error, Result};
 use crate::plugin::host_services::{self, ServiceCtx};
+use crate::plugin::invocation::Invocations;
 
 /// Default host→worker call timeout.
 pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(30);
@@ -76,6 +77,8 @@ pub struct WorkerHandle {
     spec: WorkerSpec,
     inner: Mutex<Inner>,
     next_id: AtomicU64,
+    /// Open invocation scopes of host→worker requests.
+    invocations: Invocations,
 }
 
 impl WorkerHandle {
@@ -95,6 +98,7 @@ impl WorkerHandle {
                 stderr_tail: String::new(),
             }),
             next_id: AtomicU64::new(1),
+            invocations: Invocations::default(),
         })
     }
 
@@ -346,6 +350,7 @@ impl WorkerHandle {
                 return;
             };
             let tx = self.lock().pending.remove(&id);
+            self.invocations.end_request(id);
             if let Some(tx) = tx {
                 let res = match obj.get("error") {
                     Some(err) => Err((
@@ -371,9 +376,16 @@ impl WorkerHandle {
             Some(id) if !id.is_null() => {
                 let id = id.clone();
                 let me = Arc::clone(self);
+                // Decided on arrival, as the real host does.
+                let scope = self.invocations.context(&msg);
                 tokio::spawn(async move {
-                    let reply = match host_services::dispatch(&me.spec.services, &method, params)
-                        .await
+                    let reply = match host_services::dispatch(
+                        &me.spec.services,
+                        &method,
+                        params,
+                        &scope,
+                    )
+                    .await
                     {
                         Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
                         Err((code, message)) => {
@@ -405,9 +417,15 @@ impl WorkerHandle {
     async fn raw_call(&self, method: &str, params: Value, timeout: Duration) -> Result<Value> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
+        // A request naming a company opens an invocation scope until this
+        // call returns (answer, error, timeout, exit or cancellation).
+        let invocation = self.invocations.open(id, method, &params);
+        let mut request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if let Some(inv) = &invocation {
+            request["paperclipInvocation"] = inv.envelope();
+        }
         self.lock().pending.insert(id, tx);
-        let sent =
-            self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let sent = self.send(&request);
         if !sent {
             self.lock().pending.remove(&id);
             return Err(Error::Rpc {
