@@ -63,6 +63,8 @@ pub struct HostProcess {
     log_path: PathBuf,
     adapter_pid_file: Option<PathBuf>,
     mark: String,
+    /// Time between SIGTERM and SIGKILL for the group.
+    grace: Duration,
     /// `None` once the child has been reaped (after `stop`).
     child: Option<Child>,
     /// Descendants seen so far; only grows. A mutex because `is_alive` (which
@@ -105,6 +107,7 @@ impl HostProcess {
             log_path: log_path.to_path_buf(),
             adapter_pid_file: None,
             mark,
+            grace: GRACE,
             child: Some(child),
             known: Mutex::new(BTreeSet::new()),
         })
@@ -114,6 +117,12 @@ impl HostProcess {
     /// adapter scripts append their PID there.
     pub fn with_adapter_pid_file(mut self, path: PathBuf) -> Self {
         self.adapter_pid_file = Some(path);
+        self
+    }
+
+    /// How long `stop` waits after SIGTERM before SIGKILL (default 10 s).
+    pub fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -163,7 +172,7 @@ impl HostProcess {
         // parent while it is alive.
         self.record_descendants();
         signal_group(pgid, libc::SIGTERM);
-        let deadline = Instant::now() + GRACE;
+        let deadline = Instant::now() + self.grace;
         while Instant::now() < deadline {
             if !exited_unreaped(self.pid) {
                 self.record_descendants();
@@ -636,6 +645,32 @@ mod tests {
         assert!(p.is_alive());
         let main = p.pid();
         p.stop().await.unwrap();
+        for pid in kids.iter().chain([&main]) {
+            assert!(
+                !matches!(read_stat(*pid), Some(s) if !s.is_zombie()),
+                "process {pid} survived stop"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_that_ignores_sigterm_is_killed_after_the_grace_period() {
+        let dir = tempfile::tempdir().unwrap();
+        // Ignored signals stay ignored across fork and exec: both the shell
+        // and its sleep shrug off SIGTERM.
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg("-c").arg("trap '' TERM; sleep 300 & wait");
+        let p = HostProcess::spawn(cmd, &dir.path().join("log"))
+            .unwrap()
+            .with_grace(Duration::from_millis(500));
+        let kids = wait_for_descendants(&p, 1);
+        assert_eq!(kids.len(), 1, "{kids:?}");
+        let main = p.pid();
+        let started = Instant::now();
+        p.stop().await.unwrap();
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(500), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
         for pid in kids.iter().chain([&main]) {
             assert!(
                 !matches!(read_stat(*pid), Some(s) if !s.is_zombie()),
