@@ -1133,3 +1133,81 @@ async fn execute_sql(c: &crate::db::Client, sql: &str, params: Option<&Value>) -
         .await
         .map_err(failed_query(sql, params))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    const A: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+    const B: &str = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
+
+    /// A context whose pool is never connected: every case answers before
+    /// a handler would need the database.
+    fn ctx(capabilities: &[&str]) -> ServiceCtx {
+        ServiceCtx {
+            pool: crate::db::pool("postgres://nobody@127.0.0.1:1/none").unwrap(),
+            plugin_id: Uuid::nil(),
+            plugin_key: "conformance.test".into(),
+            capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
+            defects: Defects::none(),
+        }
+    }
+
+    /// Unknown method, then capability, then invocation scope (2026.707.0).
+    #[rstest]
+    #[case::unknown_method("issues.nope", &["issues.read"], ScopeContext::Invalid, rpc_code::METHOD_NOT_FOUND)]
+    #[case::capability_before_scope("issues.get", &[], ScopeContext::Invalid, rpc_code::CAPABILITY_DENIED)]
+    #[case::missing_scope("issues.get", &["issues.read"], ScopeContext::Invalid, rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[case::other_company("issues.get", &["issues.read"], ScopeContext::Company(A.into()), rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[case::comment_capability("issues.createComment", &["issue.comments.read"], ScopeContext::Company(A.into()), rpc_code::CAPABILITY_DENIED)]
+    #[case::comment_scope("issues.createComment", &["issue.comments.create"], ScopeContext::Company(A.into()), rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[tokio::test]
+    async fn gates_answer_in_order(
+        #[case] method: &str,
+        #[case] capabilities: &[&str],
+        #[case] scope: ScopeContext,
+        #[case] code: i64,
+    ) {
+        let params = json!({"issueId": "x", "companyId": B, "body": "b"});
+        let (got, message) = dispatch(&ctx(capabilities), method, params, &scope)
+            .await
+            .unwrap_err();
+        assert_eq!(got, code, "{message}");
+        let expected_prefix = match code {
+            rpc_code::METHOD_NOT_FOUND => format!("Host does not handle method \"{method}\""),
+            rpc_code::CAPABILITY_DENIED => {
+                format!("Plugin \"{}\" is missing required capability", Uuid::nil())
+            }
+            _ => format!(
+                "Plugin \"{}\" is not allowed to perform \"{method}\": ",
+                Uuid::nil()
+            ),
+        };
+        assert!(message.starts_with(&expected_prefix), "{message}");
+    }
+
+    #[rstest]
+    #[case(json!({}), 0, 3)]
+    #[case(json!({"limit": 2}), 0, 2)]
+    #[case(json!({"limit": "1", "offset": 1}), 1, 1)]
+    #[case(json!({"limit": 1.9, "offset": -4}), 0, 1)]
+    #[case(json!({"limit": "x", "offset": 5}), 3, 0)]
+    #[case(json!({"limit": true}), 0, 3)]
+    fn windows(#[case] p: Value, #[case] first: usize, #[case] len: usize) {
+        let rows: Vec<Value> = (0..3).map(|i| json!(i)).collect();
+        let got = apply_window(rows, &p);
+        assert_eq!(got.len(), len);
+        if len > 0 {
+            assert_eq!(got[0], json!(first));
+        }
+    }
+
+    #[test]
+    fn snippet_is_a_utf16_prefix() {
+        assert_eq!(js_prefix("abcdef", 3), "abc");
+        assert_eq!(js_prefix("ab😀c", 3), "ab");
+        assert_eq!(js_prefix("ab😀c", 4), "ab😀");
+        assert_eq!(js_prefix("ab", 120), "ab");
+    }
+}
