@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::check::{CheckResult, Failure, Level, Status};
-use crate::client::{Call, HostClient};
+use crate::client::{Call, Credentials, HostClient};
 use crate::db::HostDb;
 use crate::plugin::InstalledPlugin;
 use crate::target::RunningHost;
@@ -129,10 +129,14 @@ async fn plugin_rows(db: &HostDb, plugin: &InstalledPlugin) -> Result<Value, Str
 
 /// Waits until the plugin's scoped summary route answers 200 (the host
 /// re-activates plugins in the background after it is healthy).
-async fn summary_after_restart(client: &HostClient, path: &str) -> Option<Value> {
+async fn summary_after_restart(
+    client: &HostClient,
+    board: &Credentials,
+    path: &str,
+) -> Option<Value> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let x = client.send(&Call::new("GET", path)).await;
+        let x = client.send(&Call::new("GET", path).as_(board)).await;
         if let Some(r) = &x.response {
             if r.status == 200 {
                 return Some(r.body.clone());
@@ -201,7 +205,7 @@ async fn plugin_state_kept(host: &mut RunningHost, env: &RestartEnv<'_>) -> Chec
     if let Err(e) = host.restart().await {
         return fail(r, "restart", e.to_string(), None, None);
     }
-    let Some(summary) = summary_after_restart(env.client, &path).await else {
+    let Some(summary) = summary_after_restart(env.client, &env.world.board, &path).await else {
         return fail(
             r,
             "summary after the restart",
@@ -330,7 +334,10 @@ async fn core_migration_replay(host: &mut RunningHost, env: &RestartEnv<'_>) -> 
     // A ready plugin with a running worker answers its routes: 400 for an unknown issue.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let x = env.client.send(&Call::new("GET", &issue_path)).await;
+        let x = env
+            .client
+            .send(&Call::new("GET", &issue_path).as_(&env.world.board))
+            .await;
         if x.response.as_ref().map(|x| x.status) == Some(400) {
             break;
         }
