@@ -47,7 +47,9 @@ impl fmt::Display for DeploymentMode {
 }
 
 /// A deliberate deviation from the real host, switched on with `--defect`.
-/// The suite uses them to prove that its checks catch a misbehaving host.
+/// The suite uses them to prove that its checks catch a misbehaving host
+/// (`tests/tests/kill_matrix.rs`, `docs/kill-matrix.md`). Each one is a small
+/// branch at the place the rule is implemented, commented `Defect …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Defect {
     /// Unknown scoped plugin routes answer 503 instead of 404.
@@ -60,6 +62,32 @@ pub enum Defect {
     SkipCompanyAccess,
     /// Malformed JSON bodies answer 400 instead of the real host's 500.
     MalformedJson400,
+    /// Scoped routes authenticate before the plugin and route lookups.
+    AuthBeforeLookup,
+    /// A terminal (or released) checkout is never adopted by a live run.
+    NoStaleAdoption,
+    /// The checkout owner check accepts any run id.
+    AnyRunAccepted,
+    /// In authenticated mode an unknown bearer token is the board.
+    BogusBearerBoard,
+    /// Revoked agent API keys still authenticate.
+    RevokedKeyAccepted,
+    /// Plugin-origin activity rows carry no initiating actor.
+    ActivityNoInitiator,
+    /// Plugin-origin activity rows name the plugin key as actor_id.
+    ActivityActorKey,
+    /// Re-activation runs already applied migrations again.
+    ReapplyMigrations,
+    /// An applied migration whose file changed is skipped, not refused.
+    IgnoreChecksum,
+    /// A failed migration leaves no `failed` ledger row.
+    NoFailedLedgerRow,
+    /// `ctx.db.execute` may write tables outside the plugin's namespace.
+    ExecutePublicAllowed,
+    /// `issues.get` returns an issue of another company than the one asked for.
+    CrossCompanyRead,
+    /// The namespace hash is taken from the slug instead of the plugin key.
+    NamespaceSlugHash,
 }
 
 /// Every defect with its CLI name and a one-line description.
@@ -88,6 +116,71 @@ pub const DEFECTS: &[(Defect, &str, &str)] = &[
         Defect::MalformedJson400,
         "malformed-json-400",
         "malformed JSON bodies answer 400 instead of 500 \"Internal server error\"",
+    ),
+    (
+        Defect::AuthBeforeLookup,
+        "auth-before-lookup",
+        "scoped routes check authentication before the plugin and route lookups (401 instead of 404)",
+    ),
+    (
+        Defect::NoStaleAdoption,
+        "no-stale-adoption",
+        "a live run of the assignee never takes over a checkout whose run ended (409 instead of adoption)",
+    ),
+    (
+        Defect::AnyRunAccepted,
+        "any-run-accepted",
+        "the checkout owner check accepts any run id of the assignee (no 409)",
+    ),
+    (
+        Defect::BogusBearerBoard,
+        "bogus-bearer-board",
+        "in authenticated mode an unknown bearer token is treated as the board instead of nobody",
+    ),
+    (
+        Defect::RevokedKeyAccepted,
+        "revoked-key-accepted",
+        "revoked agent API keys still authenticate as their agent",
+    ),
+    (
+        Defect::ActivityNoInitiator,
+        "activity-no-initiator",
+        "plugin-origin activity rows leave out the initiating actor (agent_id, run_id, details.initiating*)",
+    ),
+    (
+        Defect::ActivityActorKey,
+        "activity-actor-key",
+        "plugin-origin activity rows name the plugin key as actor_id instead of the plugin's row id",
+    ),
+    (
+        Defect::ReapplyMigrations,
+        "reapply-migrations",
+        "re-activation (enable, restart) applies already applied migrations again",
+    ),
+    (
+        Defect::IgnoreChecksum,
+        "ignore-checksum",
+        "an applied migration whose file changed is skipped instead of failing with a checksum mismatch",
+    ),
+    (
+        Defect::NoFailedLedgerRow,
+        "no-failed-ledger-row",
+        "a migration that fails on activation leaves no 'failed' row in plugin_migrations",
+    ),
+    (
+        Defect::ExecutePublicAllowed,
+        "execute-public-allowed",
+        "ctx.db.execute may write tables outside the plugin's namespace (public included)",
+    ),
+    (
+        Defect::CrossCompanyRead,
+        "cross-company-read",
+        "issues.get returns an issue of another company instead of null (issueOfB with companyId A)",
+    ),
+    (
+        Defect::NamespaceSlugHash,
+        "namespace-slug-hash",
+        "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
     ),
 ];
 

@@ -15,6 +15,7 @@ use crate::http::authz;
 use crate::http::pipeline::JsonBody;
 use crate::http::state::AppState;
 use crate::services::activity::{self, Activity};
+use crate::services::heartbeat;
 
 /// `pcp_` + 48 hex characters (24 random bytes).
 pub fn new_token(prefix: &str) -> String {
@@ -616,6 +617,29 @@ async fn set_agent_status(
             &[&agent_id, &status],
         )
         .await?;
+    if status == "paused" {
+        // `cancelActiveForAgent`: the agent's runs end and let go of their
+        // issues, without the recovery run a cancelled run would get.
+        let runs = client
+            .query(
+                "SELECT id FROM heartbeat_runs WHERE agent_id = $1 AND status = ANY($2)",
+                &[&agent_id, &heartbeat::CANCELLABLE],
+            )
+            .await?;
+        for row in runs {
+            let run: Uuid = row.get(0);
+            if heartbeat::mark_cancelled(
+                &**client,
+                run,
+                "Cancelled due to agent pause",
+                "agent_paused",
+            )
+            .await?
+            {
+                heartbeat::release_issues(&**client, run).await?;
+            }
+        }
+    }
     activity::log(
         &**client,
         Activity {

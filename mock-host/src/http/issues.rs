@@ -400,6 +400,64 @@ pub async fn wakeup(
     .await
 }
 
+/// POST /api/heartbeat-runs/:runId/cancel (board): the run ends
+/// `cancelled`, its issues let go of it, and an assignee's unfinished issue
+/// gets the immediate recovery run 2026.707.0 queues.
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    actor: Actor,
+    method: Method,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let board = authz::assert_board(&actor)?.clone();
+    let mut client = state.pool.get().await?;
+    // The run id reaches a uuid column unchecked: a non-uuid fails there.
+    let run = client
+        .query_opt(
+            "SELECT id, company_id, agent_id FROM heartbeat_runs WHERE id = $1::text::uuid",
+            &[&id],
+        )
+        .await?;
+    let Some(run) = run else {
+        return Err(Error::not_found("Heartbeat run not found"));
+    };
+    let run_id: Uuid = run.get(0);
+    let company: Uuid = run.get(1);
+    let agent: Uuid = run.get(2);
+    authz::assert_company_access(&actor, company, &method)?;
+    let tx = client.transaction().await?;
+    let mut recovery = None;
+    if heartbeat::mark_cancelled(&*tx, run_id, "Cancelled by control plane", "cancelled").await? {
+        if let Some(issue) = heartbeat::release_issues(&*tx, run_id).await? {
+            recovery = heartbeat::queue_recovery(&*tx, run_id, issue).await?;
+        }
+        heartbeat::finalize_agent_status(&*tx, agent).await?;
+    }
+    activity::log(
+        &*tx,
+        Activity {
+            company_id: company,
+            actor_type: "user",
+            actor_id: &board.user_id,
+            action: "heartbeat.cancelled",
+            entity_type: "heartbeat_run",
+            entity_id: &run_id.to_string(),
+            agent_id: None,
+            run_id: None,
+            details: json!({ "agentId": agent }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(run) = recovery {
+        heartbeat::start_run(state.pool.clone(), run);
+    }
+    Ok(json_response(
+        200,
+        &heartbeat::run_json(&**client, run_id).await?,
+    ))
+}
+
 /// GET /api/companies/:id/activity?agentId&entityType&entityId
 pub async fn company_activity(
     State(state): State<AppState>,

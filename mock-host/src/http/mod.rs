@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/agents/{id}/heartbeat/invoke", post(issues::invoke))
         .route("/api/agents/{id}/wakeup", post(issues::wakeup))
+        .route("/api/heartbeat-runs/{id}/cancel", post(issues::cancel_run))
         .route("/api/issues/{id}", get(issues::get_issue))
         .route("/api/issues/{id}/checkout", post(issues::checkout))
         .route("/api/issues/{id}/activity", get(issues::issue_activity))

@@ -118,9 +118,15 @@ pub async fn install(
         let id = lifecycle::register(&*tx, &name, &path, &manifest)
             .await
             .map_err(as_400)?;
-        crate::plugin::namespace::apply_migrations_in_install(&tx, id, &manifest, &path)
-            .await
-            .map_err(as_400)?;
+        crate::plugin::namespace::apply_migrations_in_install(
+            &tx,
+            id,
+            &manifest,
+            &path,
+            &state.config.defects,
+        )
+        .await
+        .map_err(as_400)?;
         tx.commit().await?;
         id
     };
@@ -249,7 +255,7 @@ pub async fn enable(
             p.status
         )));
     }
-    lifecycle::activate(&state, p.id)
+    lifecycle::reactivate(&state, p.id)
         .await
         .map_err(|e| Error::bad_request(e.message()))?;
     let client = state.pool.get().await?;

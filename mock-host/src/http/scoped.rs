@@ -118,6 +118,18 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let Some((plugin_ref, request_path)) = split_uri(req.uri().path()) else {
         return error_response(404, "API route not found");
     };
+    // Defect auth-before-lookup: authenticate before steps 1–6, so an
+    // unauthenticated caller gets 401 where the real host says 404.
+    if state.config.defects.has(Defect::AuthBeforeLookup) {
+        let actor = req
+            .extensions()
+            .get::<Actor>()
+            .cloned()
+            .unwrap_or(Actor::None);
+        if let Err(e) = authz::assert_authenticated(&actor) {
+            return e.into_response();
+        }
+    }
     // 1–2. the plugin
     let plugin = match state.pool.get().await {
         Ok(c) => lifecycle::resolve(&**c, &plugin_ref).await,
@@ -319,7 +331,14 @@ async fn handle(
             if run.is_empty() {
                 return Err(Error::unauthorized("Agent run id required"));
             }
-            issues::assert_checkout_owner(&**client, issue.id, agent.agent_id, run).await?;
+            issues::assert_checkout_owner(
+                &**client,
+                &state.config.defects,
+                issue.id,
+                agent.agent_id,
+                run,
+            )
+            .await?;
         }
     }
     drop(client);

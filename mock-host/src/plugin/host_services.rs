@@ -176,6 +176,13 @@ async fn log_plugin_activity(
     details: Value,
     actor: &PluginActor,
 ) -> Result<()> {
+    // Defect activity-no-initiator: the caller is dropped from the row.
+    let nobody = PluginActor::none();
+    let actor = if ctx.defects.has(Defect::ActivityNoInitiator) {
+        &nobody
+    } else {
+        actor
+    };
     let initiating_type = if actor.agent.is_some() {
         json!("agent")
     } else if actor.user.is_some() {
@@ -208,12 +215,18 @@ async fn log_plugin_activity(
     } else {
         "plugin"
     };
+    // Defect activity-actor-key: the plugin key instead of its row id.
+    let actor_id = if ctx.defects.has(Defect::ActivityActorKey) {
+        ctx.plugin_key.clone()
+    } else {
+        pid
+    };
     activity::log(
         c,
         Activity {
             company_id,
             actor_type,
-            actor_id: &pid,
+            actor_id: &actor_id,
             action,
             entity_type: "issue",
             entity_id: &issue_id.to_string(),
@@ -288,7 +301,12 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
         "db.execute" => {
             let ns = namespace::runtime_namespace(&client, ctx.plugin_id).await?;
             let sql = s(p, "sql").unwrap_or_default();
-            sqlguard::validate_runtime_execute(sql, &ns).map_err(Error::internal)?;
+            // Defect execute-public-allowed: the target may be any table.
+            if ctx.defects.has(Defect::ExecutePublicAllowed) {
+                sqlguard::validate_runtime_execute_any_schema(sql).map_err(Error::internal)?;
+            } else {
+                sqlguard::validate_runtime_execute(sql, &ns).map_err(Error::internal)?;
+            }
             let n = execute_sql(&client, sql, p.get("params")).await?;
             Ok(json!({ "rowCount": n }))
         }
@@ -334,8 +352,12 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
         }
         "issues.get" => {
             let company_id = company(p)?;
+            // Defect cross-company-read: the issue's company is not compared.
+            let any_company = ctx.defects.has(Defect::CrossCompanyRead);
             match issues::find(&**client, s(p, "issueId").unwrap_or_default()).await? {
-                Some(i) if i.company_id == company_id => issues::json(&**client, i.id).await,
+                Some(i) if any_company || i.company_id == company_id => {
+                    issues::json(&**client, i.id).await
+                }
                 _ => Ok(Value::Null),
             }
         }
@@ -738,7 +760,9 @@ async fn handle(ctx: &ServiceCtx, method: &str, p: &Value) -> Result<Value> {
             let agent = uuid_param(p, "actorAgentId")?
                 .ok_or_else(|| Error::conflict("Issue run ownership conflict"))?;
             let run = s(p, "actorRunId").unwrap_or_default().to_string();
-            let owner = issues::assert_checkout_owner(&**client, issue.id, agent, &run).await?;
+            let owner =
+                issues::assert_checkout_owner(&**client, &ctx.defects, issue.id, agent, &run)
+                    .await?;
             if let Some(old) = owner.adopted_from {
                 log_plugin_activity(
                     ctx,

@@ -267,10 +267,19 @@ async fn resolve_key(
     Ok(r.as_ref().map(from_row))
 }
 
-/// Activation: migrations, worker spawn, `initialize`. On failure the
-/// plugin goes to `error` with `Activation failed: <msg>`.
+/// Activation right after install: migrations, worker spawn, `initialize`.
+/// On failure the plugin goes to `error` with `Activation failed: <msg>`.
 pub async fn activate(host: &Arc<Host>, plugin_id: Uuid) -> Result<()> {
-    match try_activate(host, plugin_id).await {
+    activate_with(host, plugin_id, false).await
+}
+
+/// Activation of a plugin whose migrations ran before (enable, start-up).
+pub async fn reactivate(host: &Arc<Host>, plugin_id: Uuid) -> Result<()> {
+    activate_with(host, plugin_id, true).await
+}
+
+async fn activate_with(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> Result<()> {
+    match try_activate(host, plugin_id, reactivation).await {
         Ok(()) => Ok(()),
         Err(e) => {
             let msg = e.message();
@@ -289,7 +298,7 @@ pub async fn activate(host: &Arc<Host>, plugin_id: Uuid) -> Result<()> {
     }
 }
 
-async fn try_activate(host: &Arc<Host>, plugin_id: Uuid) -> Result<()> {
+async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> Result<()> {
     let mut client = host.pool.get().await?;
     let failure_client = host.pool.get().await?;
     let plugin = get(&**client, plugin_id)
@@ -302,6 +311,8 @@ async fn try_activate(host: &Arc<Host>, plugin_id: Uuid) -> Result<()> {
         plugin_id,
         &plugin.manifest,
         &root,
+        &host.config.defects,
+        namespace::LedgerRules::new(&host.config.defects, reactivation),
     )
     .await?;
     let worker_rel = plugin
@@ -423,7 +434,7 @@ pub async fn load_all(host: Arc<Host>) {
         }
     };
     for id in ids {
-        if let Err(e) = activate(&host, id).await {
+        if let Err(e) = reactivate(&host, id).await {
             tracing::warn!(plugin = %id, error = %e, "plugin activation failed");
         }
     }

@@ -7,6 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::config::{Defect, Defects};
 use crate::db::Client;
 use crate::error::{Error, Result};
 use crate::plugin::sqlguard;
@@ -17,7 +18,21 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// `derivePluginDatabaseNamespace(pluginKey, namespaceSlug?)`.
 pub fn derive_namespace(plugin_key: &str, slug: Option<&str>) -> String {
-    let hash = &sha256_hex(plugin_key.as_bytes())[..10];
+    derive(plugin_key, slug, plugin_key)
+}
+
+/// The namespace the host uses, defects included.
+pub fn host_namespace(plugin_key: &str, slug: Option<&str>, defects: &Defects) -> String {
+    // Defect namespace-slug-hash: the suffix hashes the slug (when there is
+    // one) instead of the plugin key.
+    if defects.has(Defect::NamespaceSlugHash) {
+        return derive(plugin_key, slug, slug.unwrap_or(plugin_key));
+    }
+    derive_namespace(plugin_key, slug)
+}
+
+fn derive(plugin_key: &str, slug: Option<&str>, hashed: &str) -> String {
+    let hash = &sha256_hex(hashed.as_bytes())[..10];
     let base = slug.unwrap_or(plugin_key).to_lowercase();
     // Runs of characters outside [a-z0-9_] become one `_`.
     let mut s = String::new();
@@ -147,6 +162,31 @@ pub fn migration_lock_key(plugin_id: Uuid) -> i64 {
     i64::from_str_radix(&h[..12], 16).unwrap_or(0)
 }
 
+/// How one migration run treats the ledger: the real host's rules, or a
+/// defect's deviation from them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LedgerRules {
+    /// Defect reapply-migrations: applied files run again.
+    pub reapply: bool,
+    /// Defect ignore-checksum: a changed applied file is skipped.
+    pub ignore_checksum: bool,
+    /// Defect no-failed-ledger-row: a failure leaves no `failed` row.
+    pub no_failed_row: bool,
+}
+
+impl LedgerRules {
+    /// The rules for a run; `reactivation` is an activation of a plugin
+    /// whose migrations ran before (enable, start-up), not the one right
+    /// after its install.
+    pub fn new(defects: &Defects, reactivation: bool) -> Self {
+        LedgerRules {
+            reapply: reactivation && defects.has(Defect::ReapplyMigrations),
+            ignore_checksum: defects.has(Defect::IgnoreChecksum),
+            no_failed_row: defects.has(Defect::NoFailedLedgerRow),
+        }
+    }
+}
+
 /// `applyMigrations` at activation: returns the namespace, or None without
 /// `database`. `failure_client` is a second connection: failure rows are
 /// written there so they survive the rollback of the migration transaction.
@@ -156,13 +196,15 @@ pub async fn apply_migrations(
     plugin_id: Uuid,
     manifest: &Value,
     package_root: &Path,
+    defects: &Defects,
+    rules: LedgerRules,
 ) -> Result<Option<String>> {
-    let Some(plan) = Plan::new(manifest, package_root)? else {
+    let Some(plan) = Plan::new(manifest, package_root, defects)? else {
         return Ok(None);
     };
     ensure_namespace(&***client, plugin_id, &plan.plugin_key, &plan.namespace).await?;
     let tx = client.transaction().await?;
-    run_files(&tx, Some(failure_client), plugin_id, &plan).await?;
+    run_files(&tx, Some(failure_client), plugin_id, &plan, rules).await?;
     tx.commit().await?;
     Ok(Some(plan.namespace))
 }
@@ -175,12 +217,13 @@ pub async fn apply_migrations_in_install(
     plugin_id: Uuid,
     manifest: &Value,
     package_root: &Path,
+    defects: &Defects,
 ) -> Result<Option<String>> {
-    let Some(plan) = Plan::new(manifest, package_root)? else {
+    let Some(plan) = Plan::new(manifest, package_root, defects)? else {
         return Ok(None);
     };
     ensure_namespace(&**tx, plugin_id, &plan.plugin_key, &plan.namespace).await?;
-    run_files(tx, None, plugin_id, &plan).await?;
+    run_files(tx, None, plugin_id, &plan, LedgerRules::new(defects, false)).await?;
     Ok(Some(plan.namespace))
 }
 
@@ -194,7 +237,7 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(manifest: &Value, package_root: &Path) -> Result<Option<Plan>> {
+    fn new(manifest: &Value, package_root: &Path, defects: &Defects) -> Result<Option<Plan>> {
         let Some(decl) = DatabaseDecl::from_manifest(manifest) else {
             return Ok(None);
         };
@@ -208,7 +251,7 @@ impl Plan {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let namespace = derive_namespace(&plugin_key, decl.namespace_slug.as_deref());
+        let namespace = host_namespace(&plugin_key, decl.namespace_slug.as_deref(), defects);
         let rel = Path::new(&decl.migrations_dir);
         if rel.is_absolute() || rel.components().next() == Some(Component::ParentDir) {
             return Err(Error::internal(format!(
@@ -233,6 +276,7 @@ async fn run_files(
     failure_client: Option<&Client>,
     plugin_id: Uuid,
     plan: &Plan,
+    rules: LedgerRules,
 ) -> Result<()> {
     let dir = &plan.dir;
     let namespace = &plan.namespace;
@@ -262,8 +306,13 @@ async fn run_files(
         if let Some(row) = existing {
             let status: String = row.get(0);
             let old: String = row.get(1);
-            if status == "applied" {
+            // Defect reapply-migrations: the applied row is not consulted.
+            if status == "applied" && !rules.reapply {
                 if old == checksum {
+                    continue;
+                }
+                // Defect ignore-checksum: the edited file is skipped.
+                if rules.ignore_checksum {
                     continue;
                 }
                 // Outside the failure recorder: no ledger trace, rollback.
@@ -301,7 +350,7 @@ async fn run_files(
             if let Some(fc) = failure_client {
                 let message = e.message();
                 record_failure(
-                    fc, plugin_id, plugin_key, namespace, file, &checksum, version, &message,
+                    fc, plugin_id, plugin_key, namespace, file, &checksum, version, &message, rules,
                 )
                 .await?;
             }
@@ -321,6 +370,35 @@ async fn record_failure(
     checksum: &str,
     version: &str,
     message: &str,
+    rules: LedgerRules,
+) -> Result<()> {
+    // Defect no-failed-ledger-row: the failure is not written to the ledger
+    // (the namespace is still marked below).
+    if !rules.no_failed_row {
+        record_failed_row(
+            client, plugin_id, plugin_key, namespace, file, checksum, version, message,
+        )
+        .await?;
+    }
+    client
+        .execute(
+            "UPDATE plugin_database_namespaces SET status = 'migration_failed', updated_at = now() WHERE plugin_id = $1",
+            &[&plugin_id],
+        )
+        .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_failed_row(
+    client: &Client,
+    plugin_id: Uuid,
+    plugin_key: &str,
+    namespace: &str,
+    file: &str,
+    checksum: &str,
+    version: &str,
+    message: &str,
 ) -> Result<()> {
     client
         .execute(
@@ -330,12 +408,6 @@ async fn record_failure(
                plugin_version = EXCLUDED.plugin_version, status = 'failed',
                error_message = EXCLUDED.error_message, started_at = now(), applied_at = NULL",
             &[&plugin_id, &plugin_key, &namespace, &file, &checksum, &version, &message],
-        )
-        .await?;
-    client
-        .execute(
-            "UPDATE plugin_database_namespaces SET status = 'migration_failed', updated_at = now() WHERE plugin_id = $1",
-            &[&plugin_id],
         )
         .await?;
     Ok(())

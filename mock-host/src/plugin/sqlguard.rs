@@ -311,18 +311,7 @@ pub fn validate_runtime_query(
 
 /// `validatePluginRuntimeExecute` (ctx.db.execute).
 pub fn validate_runtime_execute(sql: &str, namespace: &str) -> Result<(), String> {
-    let statement = exactly_one(sql)?;
-    let n = normalise(&statement);
-    assert_no_banned(&n)?;
-    if !(n.starts_with("insert into")
-        || starts_with_word(&n, &["update"])
-        || n.starts_with("delete from"))
-    {
-        return Err("ctx.db.execute only allows INSERT, UPDATE, or DELETE".into());
-    }
-    if execute_ddl().is_match(&n) {
-        return Err("ctx.db.execute cannot contain DDL keywords".into());
-    }
+    let statement = execute_shape(sql)?;
     let refs = qualified_refs(&statement);
     let target = refs
         .iter()
@@ -336,6 +325,30 @@ pub fn validate_runtime_execute(sql: &str, namespace: &str) -> Result<(), String
         return Err("ctx.db.execute cannot reference public or other non-plugin schemas".into());
     }
     Ok(())
+}
+
+/// Steps 1–4 of `validatePluginRuntimeExecute` (one DML statement, no
+/// banned clause, no DDL); returns the statement.
+fn execute_shape(sql: &str) -> Result<String, String> {
+    let statement = exactly_one(sql)?;
+    let n = normalise(&statement);
+    assert_no_banned(&n)?;
+    if !(n.starts_with("insert into")
+        || starts_with_word(&n, &["update"])
+        || n.starts_with("delete from"))
+    {
+        return Err("ctx.db.execute only allows INSERT, UPDATE, or DELETE".into());
+    }
+    if execute_ddl().is_match(&n) {
+        return Err("ctx.db.execute cannot contain DDL keywords".into());
+    }
+    Ok(statement)
+}
+
+/// `validatePluginRuntimeExecute` without its namespace checks (steps 5–6):
+/// what a host with the `execute-public-allowed` defect runs.
+pub fn validate_runtime_execute_any_schema(sql: &str) -> Result<(), String> {
+    execute_shape(sql).map(|_| ())
 }
 
 /// `bindSql`'s checks: with parameters, every `$n` must name one and every

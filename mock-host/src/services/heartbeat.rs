@@ -206,6 +206,202 @@ async fn claim_and_checkout(pool: &Pool, run_id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// `CANCELLABLE_HEARTBEAT_RUN_STATUSES`.
+pub const CANCELLABLE: &[&str] = &["queued", "running", "scheduled_retry"];
+
+/// Marks a run cancelled (with its wakeup request) when it can still be
+/// cancelled; returns whether it was. The mock has no adapter process to
+/// stop.
+pub async fn mark_cancelled(
+    c: &impl GenericClient,
+    run_id: Uuid,
+    reason: &str,
+    error_code: &str,
+) -> Result<bool> {
+    let row = c
+        .query_opt(
+            "UPDATE heartbeat_runs SET status = 'cancelled', finished_at = now(), error = $2, error_code = $3,
+               updated_at = now()
+             WHERE id = $1 AND status = ANY($4) RETURNING wakeup_request_id",
+            &[&run_id, &reason, &error_code, &CANCELLABLE],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(false) };
+    let request: Option<Uuid> = row.get(0);
+    if let Some(request) = request {
+        c.execute(
+            "UPDATE agent_wakeup_requests SET status = 'cancelled', finished_at = now(), error = $2,
+               updated_at = now() WHERE id = $1",
+            &[&request, &reason],
+        )
+        .await?;
+    }
+    Ok(true)
+}
+
+/// `releaseIssueExecutionAndPromote` without deferred wakes: every issue
+/// whose execution or checkout run is `run_id` lets go of it. Returns the
+/// run's primary issue (its context issue, else the first one it held).
+pub async fn release_issues(c: &impl GenericClient, run_id: Uuid) -> Result<Option<Uuid>> {
+    let row = c
+        .query_one(
+            "SELECT company_id, context_snapshot ->> 'issueId' FROM heartbeat_runs WHERE id = $1",
+            &[&run_id],
+        )
+        .await?;
+    let company: Uuid = row.get(0);
+    let context_issue = row
+        .get::<_, Option<String>>(1)
+        .and_then(|s| Uuid::parse_str(&s).ok());
+    let held: Vec<Uuid> = c
+        .query(
+            "SELECT id FROM issues WHERE company_id = $1 AND (execution_run_id = $2 OR checkout_run_id = $2)
+             ORDER BY id",
+            &[&company, &run_id],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    c.execute(
+        "UPDATE issues SET execution_run_id = NULL, execution_agent_name_key = NULL,
+           execution_locked_at = NULL, updated_at = now()
+         WHERE company_id = $1 AND execution_run_id = $2",
+        &[&company, &run_id],
+    )
+    .await?;
+    c.execute(
+        "UPDATE issues SET checkout_run_id = NULL, updated_at = now()
+         WHERE company_id = $1 AND checkout_run_id = $2",
+        &[&company, &run_id],
+    )
+    .await?;
+    Ok(context_issue.or(held.first().copied()))
+}
+
+/// The immediate recovery 2026.707.0 queues when a run of the assignee ends
+/// unsuccessfully on its `todo`/`in_progress` issue and nothing else works
+/// on it: an `automation` run that takes the issue's execution lock (and,
+/// once the harness starts it, the checkout). Returns the run to start.
+pub async fn queue_recovery(
+    c: &impl GenericClient,
+    run_id: Uuid,
+    issue_id: Uuid,
+) -> Result<Option<Uuid>> {
+    let Some(issue) = crate::services::issues::get(c, issue_id).await? else {
+        return Ok(None);
+    };
+    let run = c
+        .query_one(
+            "SELECT h.agent_id, h.context_snapshot ->> 'retryReason', a.status, a.name
+             FROM heartbeat_runs h JOIN agents a ON a.id = h.agent_id WHERE h.id = $1",
+            &[&run_id],
+        )
+        .await?;
+    let agent: Uuid = run.get(0);
+    let previous_retry: Option<String> = run.get(1);
+    let agent_status: String = run.get(2);
+    let agent_name: String = run.get(3);
+    let todo = issue.status == "todo";
+    if !(todo || issue.status == "in_progress")
+        || issue.assignee_user_id.is_some()
+        || issue.assignee_agent_id != Some(agent)
+        || issue.execution_run_id.is_some_and(|e| e != run_id)
+        || matches!(
+            agent_status.as_str(),
+            "paused" | "terminated" | "pending_approval"
+        )
+    {
+        return Ok(None);
+    }
+    let (retry_reason, wake_reason, source) = if todo {
+        (
+            "assignment_recovery",
+            "issue_assignment_recovery",
+            "issue.assignment_recovery",
+        )
+    } else {
+        (
+            "issue_continuation_needed",
+            "issue_continuation_needed",
+            "issue.continuation_recovery",
+        )
+    };
+    // A recovery that already failed is not retried (the real host blocks
+    // the issue then; the mock leaves it as it is).
+    if previous_retry.as_deref() == Some(retry_reason) {
+        return Ok(None);
+    }
+    let other_path: bool = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM heartbeat_runs WHERE company_id = $1 AND id <> $2
+               AND status IN ('queued', 'running', 'scheduled_retry') AND context_snapshot ->> 'issueId' = $3)",
+            &[&issue.company_id, &run_id, &issue_id.to_string()],
+        )
+        .await?
+        .get(0);
+    if other_path {
+        return Ok(None);
+    }
+    let request: Uuid = c
+        .query_one(
+            "INSERT INTO agent_wakeup_requests (company_id, agent_id, source, trigger_detail, reason, payload, status,
+               requested_by_actor_type)
+             VALUES ($1, $2, 'automation', 'system', $3, $4, 'queued', 'system') RETURNING id",
+            &[
+                &issue.company_id,
+                &agent,
+                &wake_reason,
+                &json!({ "issueId": issue_id, "retryOfRunId": run_id }),
+            ],
+        )
+        .await?
+        .get(0);
+    let context = json!({
+        "issueId": issue_id.to_string(),
+        "taskId": issue_id.to_string(),
+        "wakeReason": wake_reason,
+        "retryReason": retry_reason,
+        "source": source,
+        "retryOfRunId": run_id,
+    });
+    let recovery: Uuid = c
+        .query_one(
+            "INSERT INTO heartbeat_runs (company_id, agent_id, invocation_source, trigger_detail, status,
+               wakeup_request_id, context_snapshot)
+             VALUES ($1, $2, 'automation', 'system', 'queued', $3, $4) RETURNING id",
+            &[&issue.company_id, &agent, &request, &context],
+        )
+        .await?
+        .get(0);
+    c.execute(
+        "UPDATE agent_wakeup_requests SET run_id = $2, updated_at = now() WHERE id = $1",
+        &[&request, &recovery],
+    )
+    .await?;
+    c.execute(
+        "UPDATE issues SET execution_run_id = $2, execution_agent_name_key = lower($3),
+           execution_locked_at = now(), updated_at = now() WHERE id = $1",
+        &[&issue_id, &recovery, &agent_name],
+    )
+    .await?;
+    Ok(Some(recovery))
+}
+
+/// The agent's status once one of its runs ended (`finalizeAgentStatus`).
+pub async fn finalize_agent_status(c: &impl GenericClient, agent_id: Uuid) -> Result<()> {
+    c.execute(
+        "UPDATE agents SET status = CASE
+             WHEN EXISTS (SELECT 1 FROM heartbeat_runs WHERE agent_id = $1 AND status = 'running') THEN 'running'
+             ELSE 'idle' END,
+           last_heartbeat_at = now(), updated_at = now()
+         WHERE id = $1 AND status NOT IN ('paused', 'terminated')",
+        &[&agent_id],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Context snapshot of an issue wakeup.
 pub fn issue_context(issue_id: Uuid, reason: &str, source: &str, extra: Value) -> Value {
     let mut v = json!({

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
+use crate::config::{Defect, Defects};
 use crate::db::rows;
 use crate::error::{Error, Result};
 
@@ -348,47 +349,148 @@ pub async fn run_is_live(c: &impl GenericClient, run_id: Uuid) -> Result<bool> {
     Ok(row.is_some_and(|r| matches!(r.get::<_, String>(0).as_str(), "queued" | "running")))
 }
 
+/// `TERMINAL_HEARTBEAT_RUN_STATUSES`.
+pub const TERMINAL_RUN_STATUSES: &[&str] = &["succeeded", "failed", "cancelled", "timed_out"];
+
+/// The status of a run named by an untrusted id: `None` when no run has it.
+/// A value that is not a uuid fails in Postgres, as the real host's query does.
+async fn run_status(c: &impl GenericClient, run_id: &str) -> Result<Option<String>> {
+    Ok(c.query_opt(
+        "SELECT status FROM heartbeat_runs WHERE id = $1::text::uuid",
+        &[&run_id],
+    )
+    .await?
+    .map(|r| r.get(0)))
+}
+
+fn is_terminal(status: &Option<String>) -> bool {
+    status
+        .as_deref()
+        .is_none_or(|s| TERMINAL_RUN_STATUSES.contains(&s))
+}
+
+/// `clearExecutionRunIfTerminal` + `clearCheckoutRunIfTerminal`: an issue's
+/// execution or checkout run that ended (or no longer exists) holds nothing.
+pub async fn clear_terminal_runs(c: &impl GenericClient, issue_id: Uuid) -> Result<()> {
+    let Some(issue) = get(c, issue_id).await? else {
+        return Ok(());
+    };
+    if let Some(exec) = issue.execution_run_id {
+        if is_terminal(&run_status(c, &exec.to_string()).await?) {
+            c.execute(
+                "UPDATE issues SET execution_run_id = NULL, execution_agent_name_key = NULL,
+                   execution_locked_at = NULL, updated_at = now()
+                 WHERE id = $1 AND execution_run_id = $2",
+                &[&issue_id, &exec],
+            )
+            .await?;
+        }
+    }
+    let Some(issue) = get(c, issue_id).await? else {
+        return Ok(());
+    };
+    if let Some(checkout) = issue.checkout_run_id {
+        if !is_terminal(&run_status(c, &checkout.to_string()).await?) {
+            return Ok(());
+        }
+        if let Some(exec) = issue.execution_run_id.filter(|e| *e != checkout) {
+            if !is_terminal(&run_status(c, &exec.to_string()).await?) {
+                return Ok(());
+            }
+        }
+        c.execute(
+            "UPDATE issues SET checkout_run_id = NULL, execution_run_id = NULL,
+               execution_agent_name_key = NULL, execution_locked_at = NULL, updated_at = now()
+             WHERE id = $1 AND checkout_run_id = $2",
+            &[&issue_id, &checkout],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Outcome of `assertCheckoutOwner`.
 pub struct CheckoutOwner {
     pub issue: IssueRow,
     pub adopted_from: Option<Uuid>,
 }
 
-/// `assertCheckoutOwner` at the reference commit: same run passes; a stale
-/// (terminal or missing) checkout run is adopted; anything else is 409.
+/// `assertCheckoutOwner` as 2026.707.0 ships it: runs that ended are
+/// released first; then the checkout run itself passes, a live run of the
+/// assignee takes over an unowned checkout (or one whose run ended), and
+/// anything else is 409.
 pub async fn assert_checkout_owner(
     c: &impl GenericClient,
+    defects: &Defects,
     issue_id: Uuid,
     agent_id: Uuid,
     run_id: &str,
 ) -> Result<CheckoutOwner> {
+    clear_terminal_runs(c, issue_id).await?;
     let issue = get(c, issue_id)
         .await?
         .ok_or_else(|| Error::not_found("Issue not found"))?;
+    let run = Some(run_id.trim()).filter(|r| !r.is_empty());
     let owned = issue.status == "in_progress" && issue.assignee_agent_id == Some(agent_id);
-    if owned && issue.checkout_run_id.map(|r| r.to_string()).as_deref() == Some(run_id) {
+    let checkout = issue.checkout_run_id.map(|r| r.to_string());
+    // sameRunLock: with a run id the checkout run must be it; without one
+    // there must be no checkout run.
+    if owned && checkout.as_deref() == run {
         return Ok(CheckoutOwner {
             issue,
             adopted_from: None,
         });
     }
-    if owned {
-        if let Some(old) = issue.checkout_run_id {
-            if !run_is_live(c, old).await? {
-                // The FK (and the uuid cast) reject run ids that are not runs.
-                c.execute(
-                    "UPDATE issues SET checkout_run_id = $2::text::uuid, execution_run_id = $2::text::uuid,
-                       execution_locked_at = now(), updated_at = now() WHERE id = $1",
-                    &[&issue_id, &run_id],
-                )
-                .await?;
-                let issue = get(c, issue_id).await?.unwrap_or(issue);
-                return Ok(CheckoutOwner {
-                    issue,
-                    adopted_from: Some(old),
-                });
-            }
+    let Some(run) = run.filter(|_| owned) else {
+        return Err(Error::conflict("Issue run ownership conflict"));
+    };
+    // Defect any-run-accepted: any run id of the assignee passes, the
+    // checkout run is never compared.
+    if defects.has(Defect::AnyRunAccepted) {
+        return Ok(CheckoutOwner {
+            issue,
+            adopted_from: None,
+        });
+    }
+    // Defect no-stale-adoption: nothing is ever adopted.
+    if defects.has(Defect::NoStaleAdoption) {
+        return Err(Error::conflict("Issue run ownership conflict"));
+    }
+    let execution = issue.execution_run_id.map(|r| r.to_string());
+    let adopt = |previous: Option<Uuid>| async move {
+        let n = c
+            .execute(
+                "UPDATE issues SET checkout_run_id = $2::text::uuid, execution_run_id = $2::text::uuid,
+                   execution_locked_at = now(), updated_at = now()
+                 WHERE id = $1 AND status = 'in_progress' AND assignee_agent_id = $3
+                   AND checkout_run_id IS NOT DISTINCT FROM $4",
+                &[&issue_id, &run, &agent_id, &previous],
+            )
+            .await?;
+        Ok::<bool, Error>(n > 0)
+    };
+    let adopted_from = match issue.checkout_run_id {
+        // adoptUnownedCheckoutRun: a live run takes an unowned checkout.
+        None => {
+            let unowned = execution.is_none() || execution.as_deref() == Some(run);
+            let taken = unowned && !is_terminal(&run_status(c, run).await?) && adopt(None).await?;
+            taken.then_some(None)
         }
+        // adoptStaleCheckoutRun: a live run replaces a checkout run that
+        // ended (reached when the run ended after the release above).
+        Some(previous) => {
+            let stale = is_terminal(&run_status(c, &previous.to_string()).await?);
+            let live = !is_terminal(&run_status(c, run).await?);
+            let taken = stale && live && adopt(Some(previous)).await?;
+            taken.then_some(Some(previous))
+        }
+    };
+    if let Some(adopted_from) = adopted_from {
+        let issue = get(c, issue_id).await?.unwrap_or(issue);
+        return Ok(CheckoutOwner {
+            issue,
+            adopted_from,
+        });
     }
     Err(Error::conflict("Issue run ownership conflict"))
 }
