@@ -5,6 +5,10 @@
 //! durations. What remains — statuses, error texts, body shapes, row values —
 //! must be equal. Arrays of rows are compared as multisets, because row order
 //! without an `ORDER BY` on unique values is not part of any contract.
+//!
+//! Also normalised: run directories (`/tmp/conformance-run-…`), issue
+//! numbers (allocated in whatever order concurrent checks create issues).
+//! Not compared: `GET /api/health`, whose body identifies the host.
 
 use serde_json::{Map, Value};
 
@@ -36,6 +40,7 @@ pub fn compare_reports(
                 .as_array()
                 .map(|xs| {
                     xs.iter()
+                        .filter(|x| !x["request"]["url"].as_str().unwrap_or_default().ends_with("/api/health"))
                         .map(|x| {
                             serde_json::json!({
                                 "request": format!("{} {}", x["request"]["method"].as_str().unwrap_or(""), path_of(x["request"]["url"].as_str().unwrap_or(""))),
@@ -56,9 +61,10 @@ pub fn compare_reports(
             ));
         }
         for (i, (a, b)) in lx.iter().zip(&rx).enumerate() {
-            if a != b {
+            if let Some((path, x, y)) = first_difference(a, b, String::new()) {
                 diffs.push(format!(
-                    "{id}: exchange {i}: {left_name}={a} {right_name}={b}"
+                    "{id}: exchange {i} ({}) at {path}: {left_name}={x} {right_name}={y}",
+                    a["request"].as_str().unwrap_or_default()
                 ));
             }
         }
@@ -70,9 +76,9 @@ pub fn compare_reports(
         };
         let (lr, rr) = (rows(lc), rows(rc));
         for (i, (a, b)) in lr.iter().zip(&rr).enumerate() {
-            if a != b {
+            if let Some((path, x, y)) = first_difference(a, b, String::new()) {
                 diffs.push(format!(
-                    "{id}: rows of sql step {i}: {left_name}={a} {right_name}={b}"
+                    "{id}: rows of sql step {i} at {path}: {left_name}={x} {right_name}={y}"
                 ));
             }
         }
@@ -106,6 +112,47 @@ fn path_of(url: &str) -> String {
     }
 }
 
+/// The JSON pointer of the first place where `a` and `b` differ, with the
+/// two values there (a missing key shows as `<absent>`).
+pub fn first_difference(a: &Value, b: &Value, path: String) -> Option<(String, String, String)> {
+    let cut = |v: &Value| {
+        let t = v.to_string();
+        match t.char_indices().nth(160) {
+            Some((i, _)) => format!("{}…", &t[..i]),
+            None => t,
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, v) in x {
+                let p = format!("{path}/{k}");
+                match y.get(k) {
+                    Some(w) => {
+                        if let Some(d) = first_difference(v, w, p) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some((p, cut(v), "<absent>".into())),
+                }
+            }
+            y.iter()
+                .find(|(k, _)| !x.contains_key(*k))
+                .map(|(k, w)| (format!("{path}/{k}"), "<absent>".into(), cut(w)))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, format!("{path}/{i}"))),
+        _ if a == b => None,
+        _ => Some((
+            if path.is_empty() { "/".into() } else { path },
+            cut(a),
+            cut(b),
+        )),
+    }
+}
+
 /// Replaces run-specific values with placeholders.
 pub fn normalize(value: &Value) -> Value {
     match value {
@@ -114,7 +161,11 @@ pub fn normalize(value: &Value) -> Value {
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
-                out.insert(k.clone(), normalize(v));
+                let value = match k.as_str() {
+                    "issueNumber" | "issue_number" if v.is_number() => Value::String("<n>".into()),
+                    _ => normalize(v),
+                };
+                out.insert(k.clone(), value);
             }
             Value::Object(out)
         }
@@ -140,12 +191,33 @@ fn normalize_str(s: &str) -> String {
         i += c.len_utf8();
     }
     let _ = bytes;
+    let out = normalize_run_dirs(&out);
     if is_timestamp(&out) {
         return "<time>".into();
     }
     if is_identifier(&out) {
         return "<identifier>".into();
     }
+    out
+}
+
+/// `/tmp/conformance-run-AbC123/plugins/x` → `<run-dir>/plugins/x`.
+fn normalize_run_dirs(s: &str) -> String {
+    const MARK: &str = "/conformance-run-";
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find(MARK) {
+        let start = rest[..pos]
+            .rfind(|c: char| c == '"' || c.is_whitespace())
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        out.push_str(&rest[..start]);
+        out.push_str("<run-dir>");
+        let tail = &rest[pos + MARK.len()..];
+        let end = tail.find('/').unwrap_or(tail.len());
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -196,6 +268,10 @@ mod tests {
         assert_eq!(
             normalize(&v),
             json!({"id": "<uuid>", "at": "<time>", "identifier": "<identifier>", "code": "plugin-smoke:<uuid>", "n": 3})
+        );
+        assert_eq!(
+            normalize(&json!({"issueNumber": 62, "path": "/tmp/conformance-run-oJbX7g/plugins/x"})),
+            json!({"issueNumber": "<n>", "path": "<run-dir>/plugins/x"})
         );
     }
 

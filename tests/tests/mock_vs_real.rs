@@ -40,6 +40,14 @@ fn compare(mode: &str) {
     let admin = admin_database_url();
     let real = run("paperclip@2026.707.0", mode, &admin);
     let mock = run("mock", mode, &admin);
+    // Kept for inspection: target/mock-vs-real-<mode>-{real,mock}.json.
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    for (name, report) in [("real", &real), ("mock", &mock)] {
+        let _ = std::fs::write(
+            out.join(format!("mock-vs-real-{mode}-{name}.json")),
+            serde_json::to_string_pretty(report).unwrap_or_default(),
+        );
+    }
     let diffs = compare_reports("real", &real, "mock", &mock);
     assert!(
         diffs.is_empty(),

@@ -128,7 +128,7 @@ impl Execution<'_> {
             let title = fixture
                 .title
                 .clone()
-                .unwrap_or_else(|| format!("{} {} {nonce}", scenario.id, fixture.name));
+                .unwrap_or_else(|| format!("{} {}", scenario.id, fixture.name));
             let issue = world
                 .create_issue(
                     self.ctx.client,
