@@ -65,3 +65,23 @@ fn mock_matches_the_real_host_in_local_trusted_mode() {
 fn mock_matches_the_real_host_in_authenticated_mode() {
     compare("authenticated");
 }
+
+/// Re-compares the reports the last run saved in target/, without starting
+/// any host: `cargo test -p e2e-tests --test mock_vs_real -- --ignored saved`.
+#[test]
+#[ignore]
+fn saved_reports_agree() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    for mode in ["local_trusted", "authenticated"] {
+        let read = |name: &str| -> Option<serde_json::Value> {
+            let text =
+                std::fs::read_to_string(dir.join(format!("mock-vs-real-{mode}-{name}.json")))
+                    .ok()?;
+            serde_json::from_str(&text).ok()
+        };
+        if let (Some(real), Some(mock)) = (read("real"), read("mock")) {
+            let diffs = compare_reports("real", &real, "mock", &mock);
+            assert!(diffs.is_empty(), "{mode}:\n{}", diffs.join("\n"));
+        }
+    }
+}
