@@ -172,7 +172,9 @@ async fn claim_and_checkout(pool: &Pool, run_id: Uuid) -> Result<()> {
     }
     client
         .execute(
-            "UPDATE agents SET last_heartbeat_at = now(), status = CASE WHEN status = 'idle' THEN 'running' ELSE status END WHERE id = $1",
+            // Like the real host, a starting run marks the agent running but
+            // leaves last_heartbeat_at to the run's end.
+            "UPDATE agents SET status = CASE WHEN status = 'idle' THEN 'running' ELSE status END WHERE id = $1",
             &[&agent_id],
         )
         .await?;
