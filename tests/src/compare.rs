@@ -240,19 +240,22 @@ fn normalize_str(s: &str) -> String {
     out
 }
 
-/// Fixture agent names end in the scenario's nonce: `… worker 1bb39462`.
+/// Fixture agent names end in the scenario's nonce: `… worker 1bb39462`,
+/// and so do the URL keys hosts derive from them (`…-worker-1bb39462`).
 fn normalize_nonce(s: &str) -> String {
-    match s.rsplit_once(' ') {
-        Some((head, tail))
-            if tail.len() == 8
-                && tail
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) =>
-        {
-            format!("{head} <nonce>")
+    let is_nonce = |t: &str| {
+        t.len() == 8
+            && t.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    };
+    for sep in [' ', '-'] {
+        if let Some((head, tail)) = s.rsplit_once(sep) {
+            if is_nonce(tail) {
+                return format!("{head}{sep}<nonce>");
+            }
         }
-        _ => s.to_string(),
     }
+    s.to_string()
 }
 
 /// `/tmp/conformance-run-AbC123/plugins/x` → `<run-dir>/plugins/x`.
