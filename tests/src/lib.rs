@@ -37,6 +37,50 @@ pub fn conformance_bin() -> PathBuf {
     bin
 }
 
+/// Path of the `mock-host` binary, built on demand with the same profile as
+/// the test binary (like [`conformance_bin`]).
+pub fn mock_host_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join("mock-host");
+    let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "-q", "-p", "mock-host", "--bin", "mock-host"]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "cargo build -p mock-host failed");
+    assert!(bin.exists(), "{} missing after build", bin.display());
+    bin
+}
+
+/// The mock host's defects as `mock-host --list-defects` prints them:
+/// (name, description), in its order.
+pub fn mock_defects() -> Vec<(String, String)> {
+    let out = Command::new(mock_host_bin())
+        .arg("--list-defects")
+        .output()
+        .expect("running mock-host --list-defects");
+    assert!(
+        out.status.success(),
+        "mock-host --list-defects failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('\t') {
+            Some((name, description)) => (name.to_string(), description.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect()
+}
+
 /// Runs `conformance` with `args` and returns its output.
 pub fn run_conformance(args: &[&str]) -> Output {
     Command::new(conformance_bin())
