@@ -418,6 +418,7 @@ fn target_for(opts: &RunOptions) -> Result<Box<dyn HostTarget>> {
         }),
         HostSpec::Mock { defects } => Box::new(MockTarget {
             defects: defects.clone(),
+            program: None,
         }),
     })
 }

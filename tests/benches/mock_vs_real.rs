@@ -197,7 +197,12 @@ fn main() {
             .unwrap();
         let cache = conformance::cli::default_cache_dir();
         let version = std::env::var("BENCH_REAL_VERSION").unwrap_or_else(|_| "2026.707.0".into());
-        let mock = measure(&MockTarget { defects: vec![] }, &pg, &cache, 5).await;
+        // The mock is served by the conformance binary, built like the e2e tests build it.
+        let mock_target = MockTarget {
+            defects: vec![],
+            program: Some(e2e_tests::conformance_bin()),
+        };
+        let mock = measure(&mock_target, &pg, &cache, 5).await;
         let real = measure(&PaperclipTarget { version }, &pg, &cache, 2).await;
         pg.shutdown().await.unwrap();
 

@@ -5,6 +5,7 @@
 //! `--host mock` needs no separate build and is torn down exactly like a real
 //! host: by process group, with its plugin workers.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -18,6 +19,37 @@ use crate::process::{free_port, port_in_use, HostProcess};
 /// The mock host with some defects switched on.
 pub struct MockTarget {
     pub defects: Vec<String>,
+    /// The binary that serves the mock (`conformance mock-host …` or
+    /// `mock-host …`); `None` finds one (see [`mock_server_binary`]).
+    pub program: Option<PathBuf>,
+}
+
+/// Finds a binary that can serve the mock host: the running program when it
+/// is the `conformance` CLI, else a `conformance` or `mock-host` binary beside
+/// it or one directory up (cargo puts tests and benches in `target/*/deps`).
+/// Never any other program: re-running an arbitrary executable with
+/// `mock-host` arguments could start it again, recursively.
+pub fn mock_server_binary() -> Result<(PathBuf, bool)> {
+    let exe = std::env::current_exe().map_err(|e| {
+        Error::HostStart(format!(
+            "cannot find the running program to locate the mock host: {e}"
+        ))
+    })?;
+    if exe.file_name().is_some_and(|n| n == "conformance") {
+        return Ok((exe, true));
+    }
+    let dirs = [exe.parent(), exe.parent().and_then(Path::parent)];
+    for dir in dirs.into_iter().flatten() {
+        for (name, subcommand) in [("conformance", true), ("mock-host", false)] {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok((candidate, subcommand));
+            }
+        }
+    }
+    Err(Error::HostStart(
+        "no conformance or mock-host binary found to serve the mock host; build one with: cargo build -p conformance".into(),
+    ))
 }
 
 impl HostTarget for MockTarget {
@@ -56,16 +88,17 @@ impl HostTarget for MockTarget {
                 Some(p) => p,
                 None => free_port()?,
             };
-            let exe = std::env::current_exe().map_err(|e| {
-                Error::HostStart(format!(
-                    "cannot find the conformance binary to run the mock host: {e}"
-                ))
-            })?;
+            let (exe, subcommand) = match &self.program {
+                Some(p) => (p.clone(), p.file_name().is_some_and(|n| n != "mock-host")),
+                None => mock_server_binary()?,
+            };
             let host_dir = ctx.run_dir.join("host");
             std::fs::create_dir_all(&host_dir).map_err(|e| Error::io("creating", &host_dir, e))?;
             let mut command = std::process::Command::new(exe);
+            if subcommand {
+                command.arg("mock-host");
+            }
             command
-                .arg("mock-host")
                 .args(["--database-url", database_url])
                 .args(["--port", &port.to_string()])
                 .args(["--mode", ctx.mode.as_str()])
