@@ -66,7 +66,15 @@ pub async fn wait_until_ready(
                 timeout.as_secs()
             )));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Fast hosts are ready within a few hundred milliseconds: poll often
+        // at first (so start times are measured, not rounded), then back off.
+        let waited = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
+        let pause = if waited < Duration::from_secs(2) {
+            20
+        } else {
+            200
+        };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use crate::baseline::Baseline;
-use crate::check::CheckResult;
+use crate::check::{CheckResult, Status};
 use crate::client::HostClient;
 use crate::db::HostDb;
 use crate::error::{Error, Result};
@@ -168,7 +168,29 @@ impl Session {
             host.node_bin.as_deref(),
         )
         .await?;
-        let installed = plugin::install(&client, &world.board, &prepared).await?;
+        let installed = match plugin::install(&client, &world.board, &prepared).await {
+            Ok(installed) => installed,
+            // The bundled smoke plugin installs on the real hosts: a host
+            // that refuses it breaks the contract, which is a failed check,
+            // not a broken run. A plugin the user passed may itself be at
+            // fault, so that stays a set-up error.
+            Err(Error::Plugin(message)) if opts.plugin.is_none() => {
+                let mut checks = install_refused(&scenarios, &properties, &message, &opts);
+                for check in &checks {
+                    on_check(check);
+                }
+                checks.sort_by_key(|c| c.status != Status::Failed);
+                let host = self.host.as_ref().expect("host is set above");
+                return Ok(RunReport::new(
+                    &host.info,
+                    host.mode.as_str(),
+                    &opts.host_text,
+                    checks,
+                    started.elapsed().as_millis() as u64,
+                ));
+            }
+            Err(e) => return Err(e),
+        };
         progress.step(format!(
             "plugin {} installed (id {}, namespace {})",
             installed.key,
@@ -359,6 +381,61 @@ impl Session {
         }
         errors
     }
+}
+
+/// The results when the host refused the bundled smoke plugin: the install
+/// check fails with the host's answer, every other check is skipped.
+fn install_refused(
+    scenarios: &[Scenario],
+    properties: &[Box<dyn Property>],
+    message: &str,
+    opts: &RunOptions,
+) -> Vec<CheckResult> {
+    let skipped = |id: &str, title: &str, level, source: &str| CheckResult {
+        id: id.to_string(),
+        title: title.to_string(),
+        level,
+        status: Status::Skipped,
+        duration_ms: 0,
+        source: source.to_string(),
+        failure: None,
+        reason: Some("the host refused the smoke plugin (see plugin.install-health)".into()),
+        exchanges: Vec::new(),
+        rows: Vec::new(),
+        repro: format!("{} --only {id}", opts.repro_prefix),
+        seed: None,
+        cases: None,
+    };
+    let mut checks: Vec<CheckResult> = scenarios
+        .iter()
+        .map(|s| skipped(&s.id, &s.title, s.level, &s.source))
+        .collect();
+    checks.extend(
+        properties
+            .iter()
+            .map(|p| skipped(p.id(), p.title(), p.level(), p.source())),
+    );
+    let install = "plugin.install-health";
+    let mut failed = match checks.iter().position(|c| c.id == install) {
+        Some(i) => checks.remove(i),
+        None => skipped(
+            install,
+            "The smoke plugin installs",
+            crate::check::Level::Must,
+            "contract-http.md §3.5",
+        ),
+    };
+    failed.status = Status::Failed;
+    failed.reason = None;
+    failed.failure = Some(crate::check::Failure {
+        step: "install the smoke plugin".into(),
+        message: message.to_string(),
+        expected: Some(serde_json::json!({ "status": 200, "plugin": { "status": "ready" } })),
+        actual: None,
+        exchange: None,
+    });
+    checks.insert(0, failed);
+    checks
 }
 
 /// Whether `--only` selects the restart check `id` (tag `restart`).
