@@ -125,7 +125,46 @@ where
     S::Value: Debug,
     F: Fn(&S::Value) -> Result<(), CaseFailure>,
 {
+    run_property_with(property, env, config, &[], strategy, test)
+}
+
+/// Like [`run_property`], but first runs `sentinels`: fixed cases that
+/// exercise each rule whatever the seed draws, so that a rule can never go
+/// unchecked by bad luck. A failing sentinel is reported as is (it is
+/// already small).
+pub fn run_property_with<S, F>(
+    property: &dyn Property,
+    env: &PropertyEnv,
+    config: &PropertyConfig,
+    sentinels: &[S::Value],
+    strategy: S,
+    test: F,
+) -> CheckResult
+where
+    S: Strategy,
+    S::Value: Debug,
+    F: Fn(&S::Value) -> Result<(), CaseFailure>,
+{
     let started = Instant::now();
+    for sentinel in sentinels {
+        if let Err(failure) = test(sentinel) {
+            let mut result = base_result(property, env, config);
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            result.status = match property.level() {
+                Level::Must => Status::Failed,
+                Level::Should => Status::Warning,
+            };
+            result.exchanges = failure.exchanges.clone();
+            result.failure = Some(Failure {
+                step: format!("fixed case {sentinel:?}"),
+                message: failure.message,
+                expected: failure.expected,
+                actual: failure.actual,
+                exchange: failure.exchanges.last().cloned(),
+            });
+            return result;
+        }
+    }
     let mut proptest_config = Config::with_cases(config.cases.max(1));
     // Failures are reported with their seed; nothing is written to disk.
     proptest_config.failure_persistence = Some(Box::new(FileFailurePersistence::Off));

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use self::model::{Model, Op};
 use self::package::ProbePackage;
-use super::{run_property, CaseFailure, Property, PropertyConfig, PropertyEnv};
+use super::{run_property_with, CaseFailure, Property, PropertyConfig, PropertyEnv};
 use crate::check::CheckResult;
 use crate::client::{Call, HostClient};
 use crate::db::HostDb;
@@ -41,6 +41,20 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::AddFailing),
         1 => Just(Op::RemoveFailing),
         2 => Just(Op::WriteData),
+    ]
+}
+
+/// Fixed sequences that always run, one per rule that random sequences
+/// reach only sometimes: re-activation applies nothing again, an edited
+/// applied migration fails the checksum, a failing migration on enable leaves
+/// a `failed` row, and a reinstall after an edit refuses the changed file.
+fn sentinels() -> Vec<Vec<Op>> {
+    use Op::*;
+    vec![
+        vec![Install, Disable, Enable],
+        vec![Install, Disable, EditFirst, Enable],
+        vec![Install, Disable, AddFailing, Enable],
+        vec![Install, EditFirst, Uninstall, Install],
     ]
 }
 
@@ -79,7 +93,7 @@ impl Property for MigrationsProperty {
                 "needs the host's database and a plugin SDK installation; pass --host-database-url",
             );
         };
-        run_property(self, env, config, sequences(), |ops| {
+        run_property_with(self, env, config, &sentinels(), sequences(), |ops| {
             env.handle.block_on(async {
                 let nonce = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
                 let package = ProbePackage::create(&env.work_dir, &nonce, &sdk).map_err(|e| {
