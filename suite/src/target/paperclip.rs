@@ -312,7 +312,10 @@ impl PaperclipTarget {
         let cwd = host_dir.join("cwd");
         let paperclip_home = home.join(".paperclip");
         let instance = paperclip_home.join("instances").join("default");
-        for dir in [&home, &cwd, &paperclip_home] {
+        // The server (and the agent runs it starts) make temp dirs of their
+        // own; keep them in the run dir so teardown removes them too.
+        let tmp = host_dir.join("tmp");
+        for dir in [&home, &cwd, &paperclip_home, &tmp] {
             create_dir(dir)?;
         }
         let log = host_dir.join("server.log");
@@ -324,6 +327,7 @@ impl PaperclipTarget {
             .env_clear()
             .env("PATH", npm::path_with_first(&node.dir()))
             .env("HOME", &home)
+            .env("TMPDIR", &tmp)
             .env("PAPERCLIP_HOME", &paperclip_home)
             .env("PAPERCLIP_INSTANCE_ID", "default")
             // Absent file: built-in defaults plus this environment.
