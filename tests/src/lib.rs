@@ -180,3 +180,19 @@ pub fn new_processes_of_runs(before: &[(u32, String)]) -> Vec<(u32, String)> {
         .filter(|(pid, _)| !before.iter().any(|(p, _)| p == pid))
         .collect()
 }
+
+/// Temp directories real hosts create for agent runs (`paperclip-run-*`);
+/// a run must keep them inside its own run directory.
+pub fn host_temp_dirs() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with("paperclip-run-") || n.starts_with("conformance-run-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}

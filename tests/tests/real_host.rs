@@ -14,14 +14,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e_tests::{
-    admin_database_url, checks_with_status, conformance_bin, json_report, new_processes_of_runs,
-    processes_of_runs, run_conformance, run_databases,
+    admin_database_url, checks_with_status, conformance_bin, host_temp_dirs, json_report,
+    new_processes_of_runs, processes_of_runs, run_conformance, run_databases,
 };
 
 /// Runs are serialised: they share the machine's CPU and the npm cache.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn assert_clean(before: &[(u32, String)], admin: &str, dbs_before: &[String]) {
+fn assert_clean(
+    before: &[(u32, String)],
+    admin: &str,
+    dbs_before: &[String],
+    dirs_before: &[String],
+) {
     // Give SIGKILLed processes a moment to be reaped by init.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut left = new_processes_of_runs(before);
@@ -35,6 +40,11 @@ fn assert_clean(before: &[(u32, String)], admin: &str, dbs_before: &[String]) {
         dbs_before,
         "the run's database was not dropped"
     );
+    let dirs: Vec<String> = host_temp_dirs()
+        .into_iter()
+        .filter(|d| !dirs_before.contains(d))
+        .collect();
+    assert!(dirs.is_empty(), "temp dirs left behind: {dirs:?}");
 }
 
 fn run_against(version: &str) {
@@ -42,6 +52,7 @@ fn run_against(version: &str) {
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
     let before = processes_of_runs();
+    let dirs_before = host_temp_dirs();
     let junit = std::env::temp_dir().join(format!(
         "conformance-e2e-{version}-{}.xml",
         std::process::id()
@@ -82,7 +93,7 @@ fn run_against(version: &str) {
     let xml = std::fs::read_to_string(&junit).expect("JUnit report written");
     assert!(xml.contains("<testsuite"), "{xml}");
     let _ = std::fs::remove_file(&junit);
-    assert_clean(&before, &admin, &dbs_before);
+    assert_clean(&before, &admin, &dbs_before, &dirs_before);
 }
 
 #[test]
@@ -106,6 +117,7 @@ fn a_failing_check_exits_1_with_an_explained_failure() {
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
     let before = processes_of_runs();
+    let dirs_before = host_temp_dirs();
     let dir = tempfile_dir("failing-scenarios");
     let repo_scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios");
     std::fs::copy(
@@ -164,7 +176,7 @@ expect.status = 418
         "{stdout}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-    assert_clean(&before, &admin, &dbs_before);
+    assert_clean(&before, &admin, &dbs_before, &dirs_before);
 }
 
 /// Ctrl-C while checks run: the suite stops everything it started, drops its
@@ -175,6 +187,7 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
     let before = processes_of_runs();
+    let dirs_before = host_temp_dirs();
     let mut child = Command::new(conformance_bin())
         .args([
             "run",
@@ -215,7 +228,7 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
         seen.join("\n")
     );
     assert_eq!(status.code(), Some(130), "stderr:\n{}", seen.join("\n"));
-    assert_clean(&before, &admin, &dbs_before);
+    assert_clean(&before, &admin, &dbs_before, &dirs_before);
 }
 
 extern "C" {
