@@ -5,60 +5,16 @@
 //! Needs PostgreSQL (`MOCK_HOST_TEST_DATABASE_URL`, else the local server;
 //! skipped with a message when it does not answer). No plugin, no node.
 
+mod common;
+
 use std::time::Duration;
 
 use mock_host::services::issues;
 use mock_host::{Config, Defect, Defects};
 use serde_json::{json, Value};
-use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-fn admin_url() -> String {
-    std::env::var("MOCK_HOST_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database for one test, dropped at the end.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<TestDb> {
-        let admin = admin_url();
-        let (client, conn) = match tokio_postgres::connect(&admin, NoTls).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("skipping: PostgreSQL not reachable at {admin}: {e}");
-                return None;
-            }
-        };
-        tokio::spawn(conn);
-        let name = format!("mock_host_test_{}", Uuid::new_v4().simple());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .ok()?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        Some(TestDb {
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-
-    async fn drop_db(self) {
-        if let Ok((client, conn)) = tokio_postgres::connect(&admin_url(), NoTls).await {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-        }
-    }
-}
+use common::TestDb;
 
 async fn call(method: &str, url: &str, bearer: Option<(&str, &str)>, body: Value) -> (u16, Value) {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();

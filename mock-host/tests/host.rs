@@ -4,58 +4,14 @@
 //! tests skip with a message when neither answers. The plugin test also
 //! needs node and npm (it installs the smoke plugin's SDK).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use mock_host::{Config, Defect, Defects, DeploymentMode};
 use serde_json::{json, Value};
-use tokio_postgres::NoTls;
 
-fn admin_url() -> String {
-    std::env::var("MOCK_HOST_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database created for one test and dropped at the end.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<TestDb> {
-        let admin = admin_url();
-        let (client, conn) = match tokio_postgres::connect(&admin, NoTls).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("skipping: PostgreSQL not reachable at {admin}: {e}");
-                return None;
-            }
-        };
-        tokio::spawn(conn);
-        let name = format!("mock_host_test_{}", uuid::Uuid::new_v4().simple());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .ok()?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        Some(TestDb {
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-
-    async fn drop_db(self) {
-        if let Ok((client, conn)) = tokio_postgres::connect(&admin_url(), NoTls).await {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-        }
-    }
-}
+use common::TestDb;
 
 async fn call(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -5,66 +5,16 @@
 //! or `postgres://postgres@127.0.0.1:5432/postgres`), node and npm; skips
 //! with a message otherwise.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mock_host::Config;
 use rstest::rstest;
 use serde_json::{json, Value};
-use tokio_postgres::NoTls;
 
-fn admin_url() -> String {
-    std::env::var("MOCK_HOST_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database created for one test and dropped at the end.
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<TestDb> {
-        let admin = admin_url();
-        let (client, conn) = match tokio_postgres::connect(&admin, NoTls).await {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("skipping: PostgreSQL not reachable at {admin}: {e}");
-                return None;
-            }
-        };
-        tokio::spawn(conn);
-        let name = format!("mock_host_test_{}", uuid::Uuid::new_v4().simple());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .ok()?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-        Some(TestDb {
-            url: format!("{base}/{name}"),
-            name,
-        })
-    }
-
-    async fn client(&self) -> tokio_postgres::Client {
-        let (client, conn) = tokio_postgres::connect(&self.url, NoTls).await.unwrap();
-        tokio::spawn(conn);
-        client
-    }
-
-    async fn drop_db(self) {
-        if let Ok((client, conn)) = tokio_postgres::connect(&admin_url(), NoTls).await {
-            tokio::spawn(conn);
-            let _ = client
-                .batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-        }
-    }
-}
+use common::TestDb;
 
 async fn call(method: &str, url: &str, body: Option<Value>, bearer: Option<&str>) -> (u16, Value) {
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
