@@ -30,6 +30,10 @@ pub struct Profile {
     /// The 401 body text for an unverifiable bearer token, where rejected
     /// (`authenticated` mode always rejects).
     pub unverified_bearer_message: &'static str,
+    /// An unverifiable bearer token is refused by the authentication layer
+    /// before any plugin or route lookup, so even unknown plugins and routes
+    /// answer 401 (docs/findings.md F15).
+    pub unverified_bearer_refused_before_routing: bool,
     /// Worker→host calls for another company than the request's are refused
     /// (invocation scope, contract-db-worker.md B3 [HEAD]).
     pub invocation_scope: bool,
@@ -40,6 +44,7 @@ pub const PROFILE_707: Profile = Profile {
     name: "2026.707",
     local_unverified_bearer: UnverifiedBearer::FallsBackToBoard,
     unverified_bearer_message: "Unauthorized",
+    unverified_bearer_refused_before_routing: false,
     invocation_scope: false,
 };
 
@@ -48,6 +53,7 @@ pub const PROFILE_916: Profile = Profile {
     name: "2026.916",
     local_unverified_bearer: UnverifiedBearer::Rejected,
     unverified_bearer_message: "Agent token did not verify; obtain fresh credentials and retry",
+    unverified_bearer_refused_before_routing: true,
     invocation_scope: true,
 };
 

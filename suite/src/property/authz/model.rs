@@ -79,6 +79,25 @@ fn resolve(caller: Caller, mode: DeploymentMode, profile: &Profile) -> Actor {
 
 /// The prediction for `case` on a host in `mode` with `profile`.
 pub fn predict(case: &AuthzCase, mode: DeploymentMode, profile: &Profile) -> Prediction {
+    let unverifiable = matches!(
+        case.caller,
+        Caller::BogusBearer
+            | Caller::Agent {
+                key: KeyState::Revoked,
+                ..
+            }
+            | Caller::Agent {
+                role: AgentRole::Terminated,
+                ..
+            }
+    );
+    if unverifiable && profile.unverified_bearer_refused_before_routing {
+        return predict_error(
+            401,
+            profile.unverified_bearer_message,
+            "§1 B.4 as 2026.916 ships it: an unverifiable token is refused before routing (findings F15)",
+        );
+    }
     match case.request {
         Request::UnknownPlugin => {
             return predict_error(
@@ -368,6 +387,24 @@ mod tests {
     fn authenticated_707(#[case] c: AuthzCase, #[case] status: u16, #[case] error: Option<&str>) {
         let p = predict(&c, DeploymentMode::Authenticated, &PROFILE_707);
         assert_eq!((p.status, p.error), (status, error), "{c:?}: {}", p.rule);
+    }
+
+    #[test]
+    fn later_hosts_refuse_an_unverifiable_token_before_routing() {
+        let c = case(
+            Caller::BogusBearer,
+            Request::UnknownRoute,
+            IssueState::Todo { assigned: false },
+            RunHeader::Absent,
+        );
+        assert_eq!(
+            predict(&c, DeploymentMode::LocalTrusted, &PROFILE_916).status,
+            401
+        );
+        assert_eq!(
+            predict(&c, DeploymentMode::LocalTrusted, &PROFILE_707).status,
+            404
+        );
     }
 
     #[test]
