@@ -29,6 +29,13 @@ pub fn parse_uuid(s: &str, what: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| Error::not_found(format!("{what} not found")))
 }
 
+/// The company of a `/companies/:id/…` route, once the caller may access it.
+pub fn accessible_company(company: &str, actor: &Actor, method: &Method) -> Result<Uuid> {
+    let company_id = parse_uuid(company, "Company")?;
+    authz::assert_company_access(actor, company_id, method)?;
+    Ok(company_id)
+}
+
 /// GET /api/health
 pub async fn health(State(state): State<AppState>) -> Result<Response> {
     let mode = state.config.mode;
@@ -415,8 +422,7 @@ pub async fn create_agent(
     Path(company): Path<String>,
     body: JsonBody,
 ) -> Result<Response> {
-    let company_id = parse_uuid(&company, "Company")?;
-    authz::assert_company_access(&actor, company_id, &method)?;
+    let company_id = accessible_company(&company, &actor, &method)?;
     authz::assert_board(&actor)?;
     let name = match body.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -484,8 +490,7 @@ pub async fn list_agents(
     method: Method,
     Path(company): Path<String>,
 ) -> Result<Response> {
-    let company_id = parse_uuid(&company, "Company")?;
-    authz::assert_company_access(&actor, company_id, &method)?;
+    let company_id = accessible_company(&company, &actor, &method)?;
     let client = state.pool.get().await?;
     let list = rows::query_entities(
         &**client,

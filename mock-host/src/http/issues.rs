@@ -12,7 +12,7 @@ use crate::db::rows;
 use crate::error::{json_response, Error, Result};
 use crate::http::actor::Actor;
 use crate::http::authz;
-use crate::http::core::{agent_company, parse_uuid};
+use crate::http::core::{accessible_company, agent_company, parse_uuid};
 use crate::http::pipeline::JsonBody;
 use crate::http::state::AppState;
 use crate::services::activity::{self, Activity};
@@ -29,6 +29,19 @@ fn opt_uuid(body: &JsonBody, key: &str) -> Result<Option<Uuid>> {
     }
 }
 
+/// The issue a route names, once the caller may access its company.
+async fn accessible_issue(
+    client: &impl tokio_postgres::GenericClient,
+    id: &str,
+    actor: &Actor,
+    method: &Method,
+) -> Result<issues::IssueRow> {
+    let issue = issues::find(client, id)
+        .await?
+        .ok_or_else(|| Error::not_found("Issue not found"))?;
+    authz::assert_company_access(actor, issue.company_id, method)?;
+    Ok(issue)
+}
 /// POST /api/companies/:id/issues
 pub async fn create_issue(
     State(state): State<AppState>,
@@ -37,8 +50,7 @@ pub async fn create_issue(
     Path(company): Path<String>,
     body: JsonBody,
 ) -> Result<Response> {
-    let company_id = parse_uuid(&company, "Company")?;
-    authz::assert_company_access(&actor, company_id, &method)?;
+    let company_id = accessible_company(&company, &actor, &method)?;
     let title = match body.get("title") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         _ => return Err(Error::validation("title", "Required")),
@@ -142,8 +154,7 @@ pub async fn list_issues(
     method: Method,
     Path(company): Path<String>,
 ) -> Result<Response> {
-    let company_id = parse_uuid(&company, "Company")?;
-    authz::assert_company_access(&actor, company_id, &method)?;
+    let company_id = accessible_company(&company, &actor, &method)?;
     let client = state.pool.get().await?;
     let list = rows::query_entities(
         &**client,
@@ -162,10 +173,7 @@ pub async fn get_issue(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let client = state.pool.get().await?;
-    let issue = issues::find(&**client, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("Issue not found"))?;
-    authz::assert_company_access(&actor, issue.company_id, &method)?;
+    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
     let mut v = issues::json(&**client, issue.id).await?;
     let rel = issues::relations(&**client, issue.id).await?;
     if let Some(o) = v.as_object_mut() {
@@ -184,10 +192,7 @@ pub async fn checkout(
     body: JsonBody,
 ) -> Result<Response> {
     let mut client = state.pool.get().await?;
-    let issue = issues::find(&**client, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("Issue not found"))?;
-    authz::assert_company_access(&actor, issue.company_id, &method)?;
+    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
     let agent_id =
         opt_uuid(&body, "agentId")?.ok_or_else(|| Error::validation("agentId", "Required"))?;
     let expected: Vec<String> = match body.get("expectedStatuses") {
@@ -466,8 +471,7 @@ pub async fn company_activity(
     Path(company): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response> {
-    let company_id = parse_uuid(&company, "Company")?;
-    authz::assert_company_access(&actor, company_id, &method)?;
+    let company_id = accessible_company(&company, &actor, &method)?;
     let client = state.pool.get().await?;
     let agent = q.get("agentId").and_then(|s| Uuid::parse_str(s).ok());
     let list = rows::query_entities(
@@ -492,10 +496,7 @@ pub async fn issue_activity(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let client = state.pool.get().await?;
-    let issue = issues::find(&**client, &id)
-        .await?
-        .ok_or_else(|| Error::not_found("Issue not found"))?;
-    authz::assert_company_access(&actor, issue.company_id, &method)?;
+    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
     let list = rows::query_entities(
         &**client,
         "SELECT id, company_id, actor_type, actor_id, action, entity_type, entity_id, agent_id, run_id, details, created_at
