@@ -112,27 +112,16 @@ impl Baseline {
 }
 
 fn stale(id: &str, path: &Path, message: String) -> CheckResult {
-    CheckResult {
-        id: format!("baseline.{id}"),
-        title: format!("baseline entry for '{id}'"),
-        level: crate::check::Level::Must,
-        status: Status::Failed,
-        duration_ms: 0,
-        source: path.display().to_string(),
-        failure: Some(Failure {
-            step: "baseline".into(),
-            message,
-            expected: None,
-            actual: None,
-            exchange: None,
-        }),
-        reason: None,
-        exchanges: Vec::new(),
-        rows: Vec::new(),
-        repro: format!("edit {}", path.display()),
-        seed: None,
-        cases: None,
-    }
+    let meta = crate::check::CheckMeta::new(
+        crate::check::CheckKind::Scenario,
+        &format!("baseline.{id}"),
+        &format!("baseline entry for '{id}'"),
+        &path.display().to_string(),
+    );
+    let mut result = meta.result("");
+    result.repro = format!("edit {}", path.display());
+    result.fail(Failure::new("baseline", message));
+    result
 }
 
 #[cfg(test)]
@@ -155,6 +144,7 @@ mod tests {
             repro: String::new(),
             seed: None,
             cases: None,
+            details: None,
         }
     }
 

@@ -241,17 +241,19 @@ impl HostClient {
         let body: Option<Value> = serde_json::from_str(&text).ok();
         if status != want {
             let shown = body
+                .clone()
                 .map(|mut b| {
                     redact_body(&mut b);
                     compact(&b, 400)
                 })
                 .unwrap_or_else(|| crate::health::truncate(&text, 400));
-            return Err(Error::Bootstrap {
+            return Err(Error::UnexpectedStatus {
                 step: step.into(),
-                message: format!(
-                    "{} {} answered {status}, expected {want}: {shown}",
-                    call.method, call.path
-                ),
+                request: format!("{} {}", call.method, call.path),
+                status,
+                expected: want,
+                body: body.map(Box::new),
+                shown,
             });
         }
         body.ok_or_else(|| Error::Bootstrap {

@@ -44,6 +44,29 @@ pub enum Error {
     #[error("bootstrap step '{step}' failed: {message}")]
     Bootstrap { step: String, message: String },
 
+    /// A set-up call answered another status than the one it needs. The
+    /// host's body is kept as data, so callers can act on it without
+    /// parsing this message.
+    #[error(
+        "bootstrap step '{step}' failed: {request} answered {status}, expected {expected}: {shown}"
+    )]
+    UnexpectedStatus {
+        step: String,
+        /// `METHOD /path`.
+        request: String,
+        status: u16,
+        expected: u16,
+        /// The JSON body, unredacted (callers may need its fields); boxed
+        /// to keep every `Result` of the crate small.
+        body: Option<Box<serde_json::Value>>,
+        /// The body as shown to people: redacted and truncated.
+        shown: String,
+    },
+
+    /// A bug of the suite itself (a state it never expects to be in).
+    #[error("internal error: {0}; please report it")]
+    Internal(String),
+
     /// A plugin package could not be prepared or installed.
     #[error("plugin {0}")]
     Plugin(String),

@@ -71,20 +71,19 @@ async fn serve_mock(args: MockHostArgs) -> ExitCode {
 
 fn list(args: ListArgs) -> ExitCode {
     let dir = args.scenarios.unwrap_or_else(default_scenarios_dir);
-    match conformance::scenario::load_dir(&dir) {
-        Ok(scenarios) => {
-            for p in conformance::property::all() {
-                println!("{:<44} {:<6} {} (property)", p.id(), "must", p.title());
-            }
-            for id in conformance::restart::IDS {
-                println!("{id:<44} {:<6} (restarts the host; runs last)", "must");
-            }
-            for s in scenarios {
-                let level = serde_json::to_value(s.level)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default();
-                println!("{:<44} {:<6} {}", s.id, level, s.title);
+    match conformance::check::catalog::Catalog::load(&dir) {
+        Ok(catalog) => {
+            for meta in catalog.metas() {
+                let level = match meta.level {
+                    conformance::check::Level::Must => "must",
+                    conformance::check::Level::Should => "should",
+                };
+                let kind = match meta.kind {
+                    conformance::check::CheckKind::Scenario => "",
+                    conformance::check::CheckKind::Property => " (property)",
+                    conformance::check::CheckKind::Restart => " (restarts the host; runs last)",
+                };
+                println!("{:<44} {level:<6} {}{kind}", meta.id, meta.title);
             }
             ExitCode::SUCCESS
         }

@@ -188,13 +188,10 @@ pub async fn install(
         Ok(record) => record,
         // A long-lived (`url=`) host may still have the plugin from an earlier
         // run: reuse it when it is ready rather than failing the run.
-        Err(Error::Bootstrap { message, .. }) if message.contains("Plugin already installed: ") => {
-            let key = message
-                .split("Plugin already installed: ")
-                .nth(1)
-                .and_then(|rest| rest.split(['"', '\\']).next())
-                .unwrap_or_default()
-                .to_string();
+        Err(Error::UnexpectedStatus {
+            body: Some(body), ..
+        }) if already_installed(&body).is_some() => {
+            let key = already_installed(&body).unwrap_or_default();
             client
                 .expect_json(
                     "read the installed plugin",
@@ -203,10 +200,21 @@ pub async fn install(
                 )
                 .await?
         }
+        Err(Error::UnexpectedStatus {
+            request,
+            status,
+            expected,
+            shown,
+            ..
+        }) => {
+            return Err(Error::Plugin(format!(
+                "install of {path} was refused: {request} answered {status}, expected {expected}: {shown}; check the plugin's manifest and migrations"
+            )))
+        }
         Err(Error::Bootstrap { message, .. }) => {
             return Err(Error::Plugin(format!(
-            "install of {path} was refused: {message}; check the plugin's manifest and migrations"
-        )))
+                "install of {path} was refused: {message}; check the plugin's manifest and migrations"
+            )))
         }
         Err(other) => return Err(other),
     };
@@ -238,6 +246,15 @@ pub async fn install(
         namespace,
         record,
     })
+}
+
+/// The plugin key in a host's "already installed" refusal
+/// (`{"error":"Plugin already installed: KEY"}`).
+fn already_installed(body: &Value) -> Option<String> {
+    body.get("error")?
+        .as_str()?
+        .strip_prefix("Plugin already installed: ")
+        .map(|key| key.trim().to_string())
 }
 
 impl InstalledPlugin {

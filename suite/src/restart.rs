@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::check::{CheckResult, Failure, Level, Status};
+use crate::check::{CheckKind, CheckMeta, CheckResult, Failure, Status};
 use crate::client::{Call, Credentials, HostClient};
 use crate::db::HostDb;
 use crate::plugin::InstalledPlugin;
@@ -25,8 +25,30 @@ use crate::world::World;
 /// The journal entry of migration 0059 (`created_at` is the journal's `when`).
 const CORE_0059_WHEN: i64 = 1_776_542_246_000;
 
-/// Ids of the restart checks.
-pub const IDS: [&str; 2] = ["restart.plugin-state-kept", "restart.core-migration-replay"];
+const PLUGIN_STATE_KEPT: &str = "restart.plugin-state-kept";
+const CORE_MIGRATION_REPLAY: &str = "restart.core-migration-replay";
+
+/// The restart checks: they run last and alone.
+pub fn checks() -> Vec<CheckMeta> {
+    let check = |id: &str, title: &str, source: &str| {
+        let mut meta = CheckMeta::new(CheckKind::Restart, id, title, source);
+        meta.tags = vec!["restart".into()];
+        meta.runs_alone = true;
+        meta
+    };
+    vec![
+        check(
+            PLUGIN_STATE_KEPT,
+            "A host restart re-applies no plugin migration and keeps the plugin ready with its data",
+            "contract-db-worker.md A3 (applied once); real-host.md §9",
+        ),
+        check(
+            CORE_MIGRATION_REPLAY,
+            "The host's own plugin-namespace migration (0059) re-applies cleanly when its journal row is removed",
+            "contract-db-worker.md A2 (0059 idempotency), A5",
+        ),
+    ]
+}
 
 /// Everything the restart checks use.
 pub struct RestartEnv<'a> {
@@ -37,24 +59,6 @@ pub struct RestartEnv<'a> {
     pub repro_prefix: &'a str,
 }
 
-fn result(id: &str, title: &str, source: &str, env: &RestartEnv<'_>) -> CheckResult {
-    CheckResult {
-        id: id.into(),
-        title: title.into(),
-        level: Level::Must,
-        status: Status::Passed,
-        duration_ms: 0,
-        source: source.into(),
-        failure: None,
-        reason: None,
-        exchanges: Vec::new(),
-        rows: Vec::new(),
-        repro: format!("{} --only {id}", env.repro_prefix),
-        seed: None,
-        cases: None,
-    }
-}
-
 fn fail(
     mut r: CheckResult,
     step: &str,
@@ -62,8 +66,7 @@ fn fail(
     expected: Option<Value>,
     actual: Option<Value>,
 ) -> CheckResult {
-    r.status = Status::Failed;
-    r.failure = Some(Failure {
+    r.fail(Failure {
         step: step.into(),
         message,
         expected,
@@ -73,18 +76,32 @@ fn fail(
     r
 }
 
-/// Runs the selected restart checks (`wanted` filters by id).
+/// Runs the restart checks `selected` names (from [`checks`]).
 pub async fn run(
     host: &mut RunningHost,
     env: &RestartEnv<'_>,
-    wanted: &dyn Fn(&str) -> bool,
+    selected: &[CheckMeta],
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    if wanted(IDS[0]) {
-        out.push(plugin_state_kept(host, env).await);
-    }
-    if wanted(IDS[1]) {
-        out.push(core_migration_replay(host, env).await);
+    for meta in selected {
+        let mut r = meta.result(env.repro_prefix);
+        if let Some(reason) = skip_reason(host, env) {
+            r.status = Status::Skipped;
+            r.reason = Some(reason);
+            out.push(r);
+            continue;
+        }
+        out.push(match meta.id.as_str() {
+            PLUGIN_STATE_KEPT => plugin_state_kept(host, env, r).await,
+            CORE_MIGRATION_REPLAY => core_migration_replay(host, env, r).await,
+            other => fail(
+                r,
+                "dispatch",
+                format!("internal error: no restart check is named '{other}'"),
+                None,
+                None,
+            ),
+        });
     }
     out
 }
@@ -149,19 +166,12 @@ async fn summary_after_restart(
     }
 }
 
-async fn plugin_state_kept(host: &mut RunningHost, env: &RestartEnv<'_>) -> CheckResult {
+async fn plugin_state_kept(
+    host: &mut RunningHost,
+    env: &RestartEnv<'_>,
+    mut r: CheckResult,
+) -> CheckResult {
     let started = Instant::now();
-    let mut r = result(
-        IDS[0],
-        "A host restart re-applies no plugin migration and keeps the plugin ready with its data",
-        "contract-db-worker.md A3 (applied once); real-host.md §9",
-        env,
-    );
-    if let Some(reason) = skip_reason(host, env) {
-        r.status = Status::Skipped;
-        r.reason = Some(reason);
-        return r;
-    }
     let db = env.db.expect("checked above");
     let issue = match env
         .world
@@ -259,19 +269,12 @@ async fn plugin_state_kept(host: &mut RunningHost, env: &RestartEnv<'_>) -> Chec
     r
 }
 
-async fn core_migration_replay(host: &mut RunningHost, env: &RestartEnv<'_>) -> CheckResult {
+async fn core_migration_replay(
+    host: &mut RunningHost,
+    env: &RestartEnv<'_>,
+    mut r: CheckResult,
+) -> CheckResult {
     let started = Instant::now();
-    let mut r = result(
-        IDS[1],
-        "The host's own plugin-namespace migration (0059) re-applies cleanly when its journal row is removed",
-        "contract-db-worker.md A2 (0059 idempotency), A5",
-        env,
-    );
-    if let Some(reason) = skip_reason(host, env) {
-        r.status = Status::Skipped;
-        r.reason = Some(reason);
-        return r;
-    }
     let db = env.db.expect("checked above");
     // The entry is found by its journal time, then followed by its hash: a
     // re-applied migration is journaled with a new time (docs/findings.md F12).

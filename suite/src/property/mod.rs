@@ -27,7 +27,7 @@ use proptest::test_runner::{
 };
 use serde_json::Value;
 
-use crate::check::{CheckResult, Failure, Level, Status};
+use crate::check::{CheckKind, CheckMeta, CheckResult, Failure, Level, Status};
 use crate::client::HostClient;
 use crate::db::HostDb;
 use crate::exchange::Exchange;
@@ -78,6 +78,14 @@ pub trait Property: Send + Sync {
     }
     /// Runs the cases. Blocking: call it from a blocking thread.
     fn check(&self, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult;
+
+    /// The check's metadata, from the methods above.
+    fn meta(&self) -> CheckMeta {
+        let mut meta = CheckMeta::new(CheckKind::Property, self.id(), self.title(), self.source());
+        meta.level = self.level();
+        meta.tags = self.tags();
+        meta
+    }
 }
 
 /// Every property the suite knows.
@@ -150,12 +158,8 @@ where
         if let Err(failure) = test(sentinel) {
             let mut result = base_result(property, env, config);
             result.duration_ms = started.elapsed().as_millis() as u64;
-            result.status = match property.level() {
-                Level::Must => Status::Failed,
-                Level::Should => Status::Warning,
-            };
             result.exchanges = failure.exchanges.clone();
-            result.failure = Some(Failure {
+            result.fail(Failure {
                 step: format!("fixed case {sentinel:?}"),
                 message: failure.message,
                 expected: failure.expected,
@@ -198,12 +202,8 @@ where
                 .expect("failures lock")
                 .remove(&key)
                 .unwrap_or_else(|| CaseFailure::message("the minimal case failed"));
-            result.status = match property.level() {
-                Level::Must => Status::Failed,
-                Level::Should => Status::Warning,
-            };
             result.exchanges = failure.exchanges.clone();
-            result.failure = Some(Failure {
+            result.fail(Failure {
                 step: format!("minimal failing case {key}"),
                 message: failure.message,
                 expected: failure.expected,
@@ -212,14 +212,12 @@ where
             });
         }
         Err(TestError::Abort(reason)) => {
+            // An aborted property checked nothing: that always fails.
             result.status = Status::Failed;
-            result.failure = Some(Failure {
-                step: "case generation".into(),
-                message: format!("the property was aborted: {reason}"),
-                expected: None,
-                actual: None,
-                exchange: None,
-            });
+            result.failure = Some(Failure::new(
+                "case generation",
+                format!("the property was aborted: {reason}"),
+            ));
         }
     }
     result
@@ -229,26 +227,14 @@ where
 /// and the command that replays it.
 fn base_result(property: &dyn Property, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
     let seed_hex = format!("{:#x}", config.seed);
-    CheckResult {
-        id: property.id().to_string(),
-        title: property.title().to_string(),
-        level: property.level(),
-        status: Status::Passed,
-        duration_ms: 0,
-        source: property.source().to_string(),
-        failure: None,
-        reason: None,
-        exchanges: Vec::new(),
-        rows: Vec::new(),
-        repro: format!(
-            "{} --only {} --seed {seed_hex} --cases {}",
-            env.repro_prefix,
-            property.id(),
-            config.cases
-        ),
-        seed: Some(seed_hex),
-        cases: Some(0),
-    }
+    let mut result = property.meta().result(&env.repro_prefix);
+    result.repro = format!(
+        "{} --seed {seed_hex} --cases {}",
+        result.repro, config.cases
+    );
+    result.seed = Some(seed_hex);
+    result.cases = Some(0);
+    result
 }
 
 /// The result of a property that cannot run against this host.

@@ -137,6 +137,7 @@ pub(crate) mod fixtures {
             repro: format!("conformance run --host mock --only {id}"),
             seed: None,
             cases: None,
+            details: None,
         };
         let mut failed = base("smoke.failing", Status::Failed);
         failed.failure = Some(Failure {

@@ -1,13 +1,15 @@
 //! Runs one scenario against a live host and turns it into a [`CheckResult`].
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::matcher::matches;
+use super::model::{Action, ActorRef, HttpStep, Scenario, SqlStep, Step, StepBody};
+use super::validate::references;
 use super::vars::Vars;
-use super::{parse_actor, to_json, ActorRef, Scenario, Step, StepKind};
-use crate::check::{CheckResult, Failure, Level, RowsObserved, Status};
+use crate::check::{CheckResult, Failure, RowsObserved, Status};
 use crate::client::{Body, Call, Credentials, HostClient};
 use crate::db::HostDb;
 use crate::exchange::Exchange;
@@ -19,6 +21,8 @@ pub struct RunContext<'a> {
     pub world: &'a World,
     /// The host's database, when the suite can reach it.
     pub db: Option<&'a HostDb>,
+    /// The version the host reports, for version-gated scenarios.
+    pub host_version: Option<&'a str>,
     /// Run-wide variables: world, plugin and host.
     pub vars: &'a Vars,
     /// Prefix of the command that replays one check; ` --only <id>` is appended.
@@ -32,43 +36,19 @@ pub const BOGUS_TOKEN: &str = "pcp_conformancebogus00000000000000000000000000000
 /// everything unexpected becomes a failed check with the evidence attached.
 pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckResult {
     let started = Instant::now();
-    let mut result = CheckResult {
-        id: scenario.id.clone(),
-        title: scenario.title.clone(),
-        level: scenario.level,
-        status: Status::Passed,
-        duration_ms: 0,
-        source: scenario.source.clone(),
-        failure: None,
-        reason: None,
-        exchanges: Vec::new(),
-        rows: Vec::new(),
-        repro: format!("{} --only {}", ctx.repro_prefix, scenario.id),
-        seed: None,
-        cases: None,
-    };
-    if !scenario.applies_to(ctx.world.mode) {
-        let modes: Vec<&str> = scenario.modes.iter().map(|m| m.as_str()).collect();
-        result.status = Status::Skipped;
-        result.reason = Some(format!(
-            "applies to {} mode only; this host runs {}",
-            modes.join(", "),
-            ctx.world.mode.as_str()
-        ));
-        return result;
+    let meta = scenario.meta();
+    if let Some(reason) = meta.not_applicable(ctx.world.mode, ctx.host_version) {
+        return meta.skipped(ctx.repro_prefix, reason);
     }
-    if scenario.needs_database() && ctx.db.is_none() {
-        result.status = Status::Skipped;
-        result.reason =
-            Some("needs the host's database for row assertions; pass --host-database-url".into());
-        return result;
-    }
+    let mut result = meta.result(ctx.repro_prefix);
     let mut exec = Execution {
         ctx,
         vars: ctx.vars.clone(),
         agents: Vec::new(),
         exchanges: Vec::new(),
         rows: Vec::new(),
+        skipped: Vec::new(),
+        unavailable: BTreeSet::new(),
     };
     let outcome = match exec.fixtures(scenario).await {
         Ok(()) => exec.steps(scenario).await,
@@ -77,12 +57,23 @@ pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckRes
     result.exchanges = exec.exchanges;
     result.rows = exec.rows;
     result.duration_ms = started.elapsed().as_millis() as u64;
-    if let Err(failure) = outcome {
-        result.status = match scenario.level {
-            Level::Must => Status::Failed,
-            Level::Should => Status::Warning,
-        };
-        result.failure = Some(failure);
+    match outcome {
+        Err(failure) => result.fail(failure),
+        Ok(()) if !exec.skipped.is_empty() => {
+            // Without the host's database the SQL steps (and the steps that
+            // need what they save) cannot run; the HTTP steps still did.
+            let all = exec.skipped.len() == scenario.steps.len();
+            result.reason = Some(format!(
+                "{} of {} steps not run: SQL steps need the host's database; pass --host-database-url",
+                exec.skipped.len(),
+                scenario.steps.len()
+            ));
+            result.details = Some(json!({ "skipped_steps": exec.skipped }));
+            if all {
+                result.status = Status::Skipped;
+            }
+        }
+        Ok(()) => {}
     }
     result
 }
@@ -94,6 +85,10 @@ struct Execution<'a> {
     agents: Vec<(String, Agent)>,
     exchanges: Vec<Exchange>,
     rows: Vec<RowsObserved>,
+    /// Labels of the steps that could not run (no database).
+    skipped: Vec<String>,
+    /// Names that skipped steps would have saved.
+    unavailable: BTreeSet<String>,
 }
 
 impl Execution<'_> {
@@ -112,19 +107,12 @@ impl Execution<'_> {
             self.agents.push((fixture.name.clone(), agent));
         }
         for fixture in &scenario.issues {
-            let assignee = match &fixture.assignee {
-                Some(name) => Some(
-                    self.agent(name)
-                        .ok_or_else(|| {
-                            fixture_failure(format!(
-                                "issue '{}': unknown assignee '{name}'",
-                                fixture.name
-                            ))
-                        })?
-                        .clone(),
-                ),
-                None => None,
-            };
+            // Names were resolved when the scenario loaded.
+            let assignee = fixture
+                .assignee
+                .as_deref()
+                .and_then(|name| self.agent(name))
+                .cloned();
             let title = fixture
                 .title
                 .clone()
@@ -163,14 +151,17 @@ impl Execution<'_> {
     async fn steps(&mut self, scenario: &Scenario) -> Result<(), Failure> {
         for (index, step) in scenario.steps.iter().enumerate() {
             let label = step.label(index);
+            if !self.can_run(step) {
+                self.skipped.push(label);
+                self.unavailable.extend(step.save.keys().cloned());
+                continue;
+            }
             let retry = step.retry;
             let deadline = retry.map(|r| Instant::now() + Duration::from_millis(r.timeout_ms));
             loop {
-                let attempt = match step.kind() {
-                    StepKind::Http { method, path } => {
-                        self.http_step(step, &label, &method, &path).await
-                    }
-                    StepKind::Sql => self.sql_step(step, &label).await,
+                let attempt = match &step.action {
+                    Action::Http(http) => self.http_step(step, http, &label).await,
+                    Action::Sql(sql) => self.sql_step(step, sql, &label).await,
                 };
                 match attempt {
                     Ok(()) => break,
@@ -186,10 +177,32 @@ impl Execution<'_> {
         Ok(())
     }
 
-    fn credentials(&self, step: &Step, label: &str) -> Result<Credentials, StepFailure> {
-        let actor =
-            parse_actor(step.actor.as_deref().unwrap_or("board")).map_err(|m| fatal(label, m))?;
-        let mut creds = match actor {
+    /// Whether `step` can run: SQL needs the database, and no step can use
+    /// a value that a step which did not run would have saved.
+    fn can_run(&self, step: &Step) -> bool {
+        let strings: Vec<&str> = match &step.action {
+            Action::Sql(_) if self.ctx.db.is_none() => return false,
+            Action::Sql(s) => vec![s.sql.as_str()],
+            Action::Http(h) => {
+                let mut v = vec![h.path.as_str()];
+                v.extend(h.run.as_deref());
+                if let StepBody::Json(j) = &h.body {
+                    // Whole-body scan is enough: names are plain strings.
+                    return !self.uses_unavailable(&j.to_string())
+                        && v.iter().all(|s| !self.uses_unavailable(s));
+                }
+                v
+            }
+        };
+        strings.iter().all(|s| !self.uses_unavailable(s))
+    }
+
+    fn uses_unavailable(&self, s: &str) -> bool {
+        !self.unavailable.is_empty() && references(s).iter().any(|r| self.unavailable.contains(r))
+    }
+
+    fn credentials(&self, http: &HttpStep, label: &str) -> Result<Credentials, StepFailure> {
+        let mut creds = match &http.actor {
             ActorRef::Board => self.ctx.world.board.clone(),
             ActorRef::Nobody => Credentials::default(),
             ActorRef::Bogus => Credentials {
@@ -197,10 +210,10 @@ impl Execution<'_> {
                 run_id: None,
             },
             ActorRef::Agent(name) => {
-                let agent = self.agent(&name).ok_or_else(|| {
+                let agent = self.agent(name).ok_or_else(|| {
                     fatal(
                         label,
-                        format!("unknown agent '{name}' (world agents: a1, a2, b1)"),
+                        format!("internal error: agent '{name}' was not created"),
                     )
                 })?;
                 Credentials {
@@ -209,7 +222,7 @@ impl Execution<'_> {
                 }
             }
         };
-        if let Some(run) = &step.run {
+        if let Some(run) = &http.run {
             creds.run_id = Some(self.vars.apply_str(run).map_err(|m| fatal(label, m))?);
         }
         Ok(creds)
@@ -218,32 +231,31 @@ impl Execution<'_> {
     async fn http_step(
         &mut self,
         step: &Step,
+        http: &HttpStep,
         label: &str,
-        method: &str,
-        path: &str,
     ) -> Result<(), StepFailure> {
-        let path = self.vars.apply_str(path).map_err(|m| fatal(label, m))?;
-        let mut call = Call::new(method, path);
-        call.credentials = self.credentials(step, label)?;
-        call.body = match (&step.json, &step.body) {
-            (Some(j), _) => Body::Json(self.vars.apply(&to_json(j)).map_err(|m| fatal(label, m))?),
-            (None, Some(text)) => Body::Raw {
-                content_type: step
-                    .content_type
-                    .clone()
-                    .unwrap_or_else(|| "text/plain".into()),
+        let path = self
+            .vars
+            .apply_str(&http.path)
+            .map_err(|m| fatal(label, m))?;
+        let mut call = Call::new(&http.method, path);
+        call.credentials = self.credentials(http, label)?;
+        call.body = match &http.body {
+            StepBody::Json(j) => Body::Json(self.vars.apply(j).map_err(|m| fatal(label, m))?),
+            StepBody::Raw { content_type, text } => Body::Raw {
+                content_type: content_type.clone(),
                 text: self.vars.apply_str(text).map_err(|m| fatal(label, m))?,
             },
-            (None, None) => Body::None,
+            StepBody::None => Body::None,
         };
-        for (k, v) in &step.headers {
+        for (k, v) in &http.headers {
             call.headers.push((
                 k.clone(),
                 self.vars.apply_str(v).map_err(|m| fatal(label, m))?,
             ));
         }
         let exchange = self.ctx.client.send(&call).await;
-        let verdict = self.judge_http(step, label, &exchange);
+        let verdict = self.judge_http(step, http, label, &exchange);
         // Keep only the last attempt of a retried step: earlier attempts are noise.
         if step.retry.is_some()
             && self.exchanges.last().is_some_and(|e| {
@@ -259,6 +271,7 @@ impl Execution<'_> {
     fn judge_http(
         &mut self,
         step: &Step,
+        http: &HttpStep,
         label: &str,
         exchange: &Exchange,
     ) -> Result<(), StepFailure> {
@@ -280,16 +293,18 @@ impl Execution<'_> {
                 .unwrap_or_else(|| "no response".into());
             return Err(failure(format!("the request failed: {error}"), None, None));
         };
-        if let Some(want) = step.expect.status {
-            if response.status != want {
+        if let Some(want) = &http.expect_status {
+            let want = self.vars.apply(want).map_err(|m| fatal(label, m))?;
+            let got = json!(response.status);
+            if let Err(m) = matches(&want, Some(&got)) {
                 return Err(failure(
-                    format!("expected status {want}, got {}", response.status),
+                    format!("expected status {want}, got {} ({m})", response.status),
                     Some(json!({ "status": want })),
                     Some(json!({ "status": response.status, "body": response.body })),
                 ));
             }
         }
-        for (name, want) in &step.expect.headers {
+        for (name, want) in &http.expect_headers {
             let want = self.vars.apply_str(want).map_err(|m| fatal(label, m))?;
             let got = response
                 .headers
@@ -314,11 +329,8 @@ impl Execution<'_> {
                 ));
             }
         }
-        if let Some(expected) = &step.expect.body {
-            let expected = self
-                .vars
-                .apply(&to_json(expected))
-                .map_err(|m| fatal(label, m))?;
+        if let Some(expected) = &http.expect_body {
+            let expected = self.vars.apply(expected).map_err(|m| fatal(label, m))?;
             let actual = if response.json || response.body.as_str().is_some_and(|s| !s.is_empty()) {
                 Some(&response.body)
             } else {
@@ -335,20 +347,25 @@ impl Execution<'_> {
         self.save(step, label, &response.body)
     }
 
-    async fn sql_step(&mut self, step: &Step, label: &str) -> Result<(), StepFailure> {
+    async fn sql_step(
+        &mut self,
+        step: &Step,
+        query: &SqlStep,
+        label: &str,
+    ) -> Result<(), StepFailure> {
         let db = self
             .ctx
             .db
-            .ok_or_else(|| fatal(label, "no database connection".into()))?;
+            .ok_or_else(|| fatal(label, "internal error: no database connection".into()))?;
         let sql = self
             .vars
-            .apply_str(step.sql.as_deref().unwrap_or_default())
+            .apply_str(&query.sql)
             .map_err(|m| fatal(label, m))?;
         let sql = sql.as_str();
-        let params = step
+        let params = query
             .params
             .iter()
-            .map(|p| self.vars.apply(&to_json(p)))
+            .map(|p| self.vars.apply(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|m| fatal(label, m))?;
         let rows = db.rows(sql, &params).await.map_err(|m| StepFailure {
@@ -370,11 +387,8 @@ impl Execution<'_> {
             step: label.to_string(),
             rows: rows.clone(),
         });
-        if let Some(expected) = &step.expect.rows {
-            let expected = self
-                .vars
-                .apply(&to_json(expected))
-                .map_err(|m| fatal(label, m))?;
+        if let Some(expected) = &query.expect_rows {
+            let expected = self.vars.apply(expected).map_err(|m| fatal(label, m))?;
             if let Err(m) = matches(&expected, Some(&rows)) {
                 return Err(StepFailure {
                     fatal: false,

@@ -53,6 +53,13 @@ impl HostTarget for ExternalTarget {
                 process: None,
                 health,
                 relaunch: None,
+                sdk_version: None,
+                // A long-lived host may keep the installed copy: prepare it
+                // where it outlives the run directory.
+                plugin_home: ctx
+                    .cache_dir
+                    .join("external-hosts")
+                    .join(super::sanitize(&self.base_url)),
             })
         }
         .boxed()

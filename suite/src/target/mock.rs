@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 use crate::health;
 use crate::process::{free_port, port_in_use, HostProcess};
 
+/// How long the mock may take to become ready, at start and at restart: it
+/// applies its schema and activates plugins, which takes well under a second.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The mock host with some defects switched on.
 pub struct MockTarget {
     pub defects: Vec<String>,
@@ -111,14 +115,18 @@ impl HostTarget for MockTarget {
                 command.args(["--defect", defect]);
             }
             let started = Instant::now();
-            let relaunch = Relaunch::capture(&command, false, &host_dir.join("server.log"), None);
+            let relaunch = Relaunch::capture(
+                &command,
+                false,
+                &host_dir.join("server.log"),
+                None,
+                READY_TIMEOUT,
+            );
             let process = HostProcess::spawn(command, &host_dir.join("server.log"))?;
             let base_url = format!("http://127.0.0.1:{port}");
             let alive = || process.is_alive();
             let health =
-                match health::wait_until_ready(&base_url, Duration::from_secs(30), Some(&alive))
-                    .await
-                {
+                match health::wait_until_ready(&base_url, READY_TIMEOUT, Some(&alive)).await {
                     Ok(h) => h,
                     Err(e) => {
                         let tail = process.log_tail(20);
@@ -145,6 +153,8 @@ impl HostTarget for MockTarget {
                 process: Some(process),
                 health,
                 relaunch: Some(relaunch),
+                sdk_version: None,
+                plugin_home: ctx.run_dir.to_path_buf(),
             })
         }
         .boxed()

@@ -165,6 +165,13 @@ pub struct RunningHost {
     /// How to start the same server again (same command, environment,
     /// secrets, port and database); `None` for hosts the suite did not start.
     pub relaunch: Option<Relaunch>,
+    /// The plugin SDK version that belongs to this host, when it has one
+    /// (the real host's SDK is published under the host's own version).
+    pub sdk_version: Option<String>,
+    /// Where plugin packages for this host are prepared: the run directory
+    /// for hosts the suite started; a per-URL cache directory for a `url=`
+    /// host, which may keep the installed copy after the run.
+    pub plugin_home: PathBuf,
 }
 
 /// A recipe for starting a host's process again, for restart checks.
@@ -177,6 +184,9 @@ pub struct Relaunch {
     cwd: Option<PathBuf>,
     log: PathBuf,
     adapter_pid_file: Option<PathBuf>,
+    /// How long the host may take to become ready: the same bound as its
+    /// first start, since a restart does the same work.
+    ready_timeout: std::time::Duration,
 }
 
 impl Relaunch {
@@ -187,6 +197,7 @@ impl Relaunch {
         clear_env: bool,
         log: &Path,
         adapter_pid_file: Option<PathBuf>,
+        ready_timeout: std::time::Duration,
     ) -> Self {
         Relaunch {
             program: PathBuf::from(command.get_program()),
@@ -199,6 +210,7 @@ impl Relaunch {
             cwd: command.get_current_dir().map(Path::to_path_buf),
             log: log.to_path_buf(),
             adapter_pid_file,
+            ready_timeout,
         }
     }
 
@@ -234,12 +246,9 @@ impl RunningHost {
             process = process.with_adapter_pid_file(pids.clone());
         }
         let alive = || process.is_alive();
-        let health = crate::health::wait_until_ready(
-            &self.base_url,
-            std::time::Duration::from_secs(240),
-            Some(&alive),
-        )
-        .await;
+        let health =
+            crate::health::wait_until_ready(&self.base_url, relaunch.ready_timeout, Some(&alive))
+                .await;
         match health {
             Ok(h) => {
                 self.health = h;
@@ -264,6 +273,30 @@ impl RunningHost {
             None => Ok(()),
         }
     }
+}
+
+/// The target that brings up the host `spec` describes.
+pub fn target_for(spec: &HostSpec, host_database_url: Option<&str>) -> Box<dyn HostTarget> {
+    match spec {
+        HostSpec::Paperclip { version } => Box::new(paperclip::PaperclipTarget {
+            version: version.clone(),
+        }),
+        HostSpec::Url { base_url } => Box::new(external::ExternalTarget {
+            base_url: base_url.clone(),
+            database_url: host_database_url.map(String::from),
+        }),
+        HostSpec::Mock { defects } => Box::new(mock::MockTarget {
+            defects: defects.clone(),
+            program: None,
+        }),
+    }
+}
+
+/// A file-name-safe form of a URL.
+fn sanitize(url: &str) -> String {
+    url.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// One kind of host the suite can run against.

@@ -369,8 +369,13 @@ impl PaperclipTarget {
             log.display()
         ));
         let started = Instant::now();
-        let relaunch =
-            Relaunch::capture(&command, true, &log, Some(ctx.run_dir.join("adapter-pids")));
+        let relaunch = Relaunch::capture(
+            &command,
+            true,
+            &log,
+            Some(ctx.run_dir.join("adapter-pids")),
+            HEALTH_TIMEOUT,
+        );
         let process = HostProcess::spawn(command, &log)?
             .with_adapter_pid_file(ctx.run_dir.join("adapter-pids"));
         let base_url = format!("http://127.0.0.1:{port}");
@@ -407,17 +412,19 @@ impl PaperclipTarget {
         }
         ctx.progress
             .step(format!("healthy after {:.1} s", ready_after.as_secs_f64()));
+        let version = health
+            .get("version")
+            .and_then(|v| v.as_str())
+            .map(String::from)
+            .unwrap_or_else(|| install.version.clone());
         Ok(RunningHost {
             info: HostInfo {
                 kind: "paperclip".into(),
-                version: Some(
-                    health
-                        .get("version")
-                        .and_then(|v| v.as_str())
-                        .map(String::from)
-                        .unwrap_or_else(|| install.version.clone()),
-                ),
+                version: Some(version.clone()),
             },
+            // The SDK is published under the same version as the server.
+            sdk_version: Some(version),
+            plugin_home: ctx.run_dir.to_path_buf(),
             base_url,
             mode: ctx.mode,
             database_url: Some(database_url.to_string()),

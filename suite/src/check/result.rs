@@ -15,6 +15,17 @@ pub enum Level {
     Should,
 }
 
+impl Level {
+    /// The status of a check of this level whose rule did not hold: a
+    /// `must` fails the run, a `should` only warns.
+    pub fn failed_status(self) -> Status {
+        match self {
+            Level::Must => Status::Failed,
+            Level::Should => Status::Warning,
+        }
+    }
+}
+
 /// The outcome of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,6 +68,20 @@ pub struct Failure {
     pub exchange: Option<Exchange>,
 }
 
+impl Failure {
+    /// A failure described by a message alone (no expected/actual values,
+    /// no exchange).
+    pub fn new(step: impl Into<String>, message: impl Into<String>) -> Self {
+        Failure {
+            step: step.into(),
+            message: message.into(),
+            expected: None,
+            actual: None,
+            exchange: None,
+        }
+    }
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
@@ -85,12 +110,22 @@ pub struct CheckResult {
     /// Property checks: how many cases ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cases: Option<u32>,
+    /// Check-specific facts for reports (e.g. a property's case counts per
+    /// domain cell, the steps a scenario skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
 }
 
 impl CheckResult {
     /// Whether this result makes the run fail.
     pub fn fails_run(&self) -> bool {
         self.status == Status::Failed
+    }
+
+    /// Records `failure` and grades it by the check's level.
+    pub fn fail(&mut self, failure: Failure) {
+        self.status = self.level.failed_status();
+        self.failure = Some(failure);
     }
 }
 

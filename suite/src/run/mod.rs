@@ -1,0 +1,357 @@
+//! One conformance run, from provisioning to teardown.
+//!
+//! A [`Session`] owns every resource the run creates — run directory,
+//! Postgres, the run's database, the host — in fields rather than in the
+//! locals of a future. That is what makes teardown reliable: whether
+//! [`Session::execute`] finishes, fails, or is dropped half-way because the
+//! user pressed Ctrl-C, [`Session::teardown`] finds everything and releases
+//! it in reverse order.
+//!
+//! A run goes through its phases in order, one method each:
+//! provision → host → world → plugins → checks → restarts → report.
+
+mod checks;
+mod setup;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::baseline::Baseline;
+use crate::check::catalog::Catalog;
+use crate::check::CheckResult;
+use crate::client::HostClient;
+use crate::db::HostDb;
+use crate::error::{Error, Result};
+use crate::postgres::{PostgresOptions, PostgresServer, RunDatabase};
+use crate::profile::{self, Profile};
+use crate::progress::Progress;
+use crate::report::{RunInfo, RunReport};
+use crate::restart::{self, RestartEnv};
+use crate::target::{target_for, DeploymentMode, HostSpec, HostTarget, RunningHost};
+use crate::world::World;
+
+use setup::Plugins;
+
+/// Everything a run is configured with.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub host: HostSpec,
+    /// The `--host` text, for reports and replay commands.
+    pub host_text: String,
+    pub mode: DeploymentMode,
+    pub port: Option<u16>,
+    /// Plugin package to install; `None` means the bundled smoke plugin.
+    pub plugin: Option<PathBuf>,
+    pub scenarios_dir: PathBuf,
+    pub only: Vec<String>,
+    pub postgres: PostgresOptions,
+    /// The database of a `url=` host, for DB assertions.
+    pub host_database_url: Option<String>,
+    pub cache_dir: PathBuf,
+    pub keep_run_dir: bool,
+    /// Scenarios run at once.
+    pub jobs: usize,
+    pub request_timeout: Duration,
+    /// Overrides the SDK version the plugin is installed with.
+    pub sdk_version: Option<String>,
+    /// Command prefix that replays a check (`--only ID` is appended).
+    pub repro_prefix: String,
+    /// Cases per property check.
+    pub cases: u32,
+    /// Seed of the property case generators.
+    pub seed: u64,
+    /// Baseline of expected failures; `None` looks for the host's default.
+    pub baseline: Option<PathBuf>,
+}
+
+/// The resources of one run.
+pub struct Session {
+    options: RunOptions,
+    run_dir: Option<tempfile::TempDir>,
+    postgres: Option<PostgresServer>,
+    database: Option<RunDatabase>,
+    host: Option<RunningHost>,
+}
+
+/// What the checks run against once the host is up and the world exists.
+pub(crate) struct Stage {
+    pub run_path: PathBuf,
+    pub client: HostClient,
+    pub db: Option<Arc<HostDb>>,
+    pub world: Arc<World>,
+    pub profile: &'static Profile,
+}
+
+impl Session {
+    pub fn new(options: RunOptions) -> Self {
+        Session {
+            options,
+            run_dir: None,
+            postgres: None,
+            database: None,
+            host: None,
+        }
+    }
+
+    /// Runs the whole suite. `on_check` sees each result as it completes.
+    pub async fn execute(
+        &mut self,
+        progress: &Progress,
+        on_check: &(dyn Fn(&CheckResult) + Sync),
+    ) -> Result<RunReport> {
+        let started = Instant::now();
+        // Every check is loaded (and every scenario validated) before
+        // anything is started: a scenario's own mistake is an exit 2 with
+        // its file and line, never a host failure.
+        let catalog = Catalog::load(&self.options.scenarios_dir)?;
+        let known_ids = catalog.ids();
+        let selected = catalog.select(&self.options.only)?;
+        let target = target_for(
+            &self.options.host,
+            self.options.host_database_url.as_deref(),
+        );
+
+        let database_url = self.provision(target.as_ref(), progress).await?;
+        self.start_host(target.as_ref(), database_url, progress)
+            .await?;
+        let stage = self.world(progress).await?;
+        let results = match self.plugins(&stage, progress).await? {
+            Plugins::Refused(message) => {
+                checks::install_refused(&selected, &message, &self.options.repro_prefix)
+            }
+            Plugins::Installed(plugins) => {
+                let mut results = self
+                    .checks(&selected, &stage, &plugins, progress, on_check)
+                    .await;
+                results.extend(self.restarts(&selected, &stage, &plugins, progress).await);
+                results
+            }
+        };
+        self.report(results, &known_ids, stage.profile, started, progress)
+    }
+
+    /// Phase 1: the run directory, and Postgres with the run's database
+    /// when the host needs one. Returns the database URL.
+    async fn provision(
+        &mut self,
+        target: &dyn HostTarget,
+        progress: &Progress,
+    ) -> Result<Option<String>> {
+        let run_dir = setup::make_run_dir()?;
+        progress.step(format!("run directory {}", run_dir.path().display()));
+        let run_path = run_dir.path().to_path_buf();
+        self.run_dir = Some(run_dir);
+        if !target.needs_database() {
+            return Ok(None);
+        }
+        let pg = PostgresServer::provision(&self.options.postgres, &run_path, progress).await?;
+        progress.step(format!("postgres: {}", pg.description()));
+        let pg = self.postgres.insert(pg);
+        let db = pg.create_database("conformance").await?;
+        progress.step(format!("database {} created", db.name));
+        let url = db.url.clone();
+        self.database = Some(db);
+        Ok(Some(url))
+    }
+
+    /// Phase 2: the host under test, healthy.
+    async fn start_host(
+        &mut self,
+        target: &dyn HostTarget,
+        database_url: Option<String>,
+        progress: &Progress,
+    ) -> Result<()> {
+        progress.step(format!("starting {}", target.label()));
+        let ctx = crate::target::StartContext {
+            run_dir: self.run_path(),
+            cache_dir: &self.options.cache_dir,
+            database_url: database_url.as_deref(),
+            mode: self.options.mode,
+            port: self.options.port,
+            progress,
+        };
+        let host = target.start(&ctx).await?;
+        progress.step(format!(
+            "host {} {} ({}) ready at {}",
+            host.info.kind,
+            host.info.version.as_deref().unwrap_or("?"),
+            host.mode.as_str(),
+            host.base_url
+        ));
+        self.host = Some(host);
+        Ok(())
+    }
+
+    /// Phase 3: the client, the host's database and the world over REST.
+    async fn world(&self, progress: &Progress) -> Result<Stage> {
+        let host = self.host()?;
+        let client = HostClient::new(&host.base_url, self.options.request_timeout)?;
+        let db_url = host
+            .database_url
+            .clone()
+            .or(self.options.host_database_url.clone());
+        let db = match &db_url {
+            Some(url) => Some(Arc::new(HostDb::connect(url).await?)),
+            None => None,
+        };
+        let run_path = self.run_path().to_path_buf();
+        let adapter = crate::world::write_adapter_script(&run_path)?;
+        let world = Arc::new(World::bootstrap(&client, host.mode, db.as_deref(), adapter).await?);
+        progress.step("world ready: companies a, b; agents a1, a2, b1");
+        Ok(Stage {
+            run_path,
+            client,
+            db,
+            world,
+            profile: profile::for_version(host.info.version.as_deref()),
+        })
+    }
+
+    /// Phase 4: the plugin under test and the fixture plugins.
+    async fn plugins(&self, stage: &Stage, progress: &Progress) -> Result<Plugins> {
+        setup::install_plugins(&self.options, self.host()?, stage, progress).await
+    }
+
+    /// Phase 5: scenarios and properties, side by side.
+    async fn checks(
+        &self,
+        selected: &Catalog,
+        stage: &Stage,
+        plugins: &setup::Installed,
+        progress: &Progress,
+        on_check: &(dyn Fn(&CheckResult) + Sync),
+    ) -> Vec<CheckResult> {
+        let host = self.host.as_ref().expect("the host is started in phase 2");
+        checks::run(
+            &self.options,
+            host,
+            selected,
+            stage,
+            plugins,
+            progress,
+            on_check,
+        )
+        .await
+    }
+
+    /// Phase 6: the checks that restart the host, last and alone.
+    async fn restarts(
+        &mut self,
+        selected: &Catalog,
+        stage: &Stage,
+        plugins: &setup::Installed,
+        progress: &Progress,
+    ) -> Vec<CheckResult> {
+        if selected.restarts.is_empty() {
+            return Vec::new();
+        }
+        progress.step("restart checks (alone)");
+        let env = RestartEnv {
+            client: &stage.client,
+            db: stage.db.as_deref(),
+            world: &stage.world,
+            plugin: &plugins.smoke,
+            repro_prefix: &self.options.repro_prefix,
+        };
+        let host = self.host.as_mut().expect("the host is started in phase 2");
+        restart::run(host, &env, &selected.restarts).await
+    }
+
+    /// Phase 7: the baseline, then the report.
+    fn report(
+        &self,
+        mut checks: Vec<CheckResult>,
+        known_ids: &[String],
+        profile: &Profile,
+        started: Instant,
+        progress: &Progress,
+    ) -> Result<RunReport> {
+        let host = self.host()?;
+        let baseline_path = self.options.baseline.clone().or_else(|| {
+            Baseline::discover(
+                &self.options.scenarios_dir.join("baselines"),
+                &host.info.kind,
+                host.info.version.as_deref(),
+            )
+        });
+        if let Some(path) = baseline_path {
+            let baseline = Baseline::load(&path)?;
+            progress.step(format!(
+                "baseline {} ({} entries)",
+                path.display(),
+                baseline.entries.len()
+            ));
+            baseline.apply(&mut checks, known_ids);
+        }
+        let mut report = RunReport::new(
+            &host.info,
+            host.mode.as_str(),
+            &self.options.host_text,
+            checks,
+            started.elapsed().as_millis() as u64,
+        );
+        report.run = Some(RunInfo {
+            seed: format!("{:#x}", self.options.seed),
+            cases: self.options.cases,
+            profile: profile.name.to_string(),
+        });
+        Ok(report)
+    }
+
+    fn host(&self) -> Result<&RunningHost> {
+        self.host
+            .as_ref()
+            .ok_or_else(|| Error::Internal("the host is used before it was started".into()))
+    }
+
+    fn run_path(&self) -> &std::path::Path {
+        self.run_dir
+            .as_ref()
+            .map(|d| d.path())
+            .expect("the run directory is made in phase 1")
+    }
+
+    /// Releases everything the run created, in reverse order. Errors are
+    /// collected rather than stopping the teardown half-way.
+    pub async fn teardown(&mut self, progress: &Progress) -> Vec<Error> {
+        let mut errors = Vec::new();
+        if let Some(host) = self.host.take() {
+            if host.process.is_some() {
+                progress.step("stopping the host");
+            }
+            if let Err(e) = host.stop().await {
+                errors.push(e);
+            }
+        }
+        if let (Some(pg), Some(db)) = (&self.postgres, self.database.take()) {
+            let name = db.name.clone();
+            match pg.drop_database(db).await {
+                Ok(()) => progress.step(format!("database {name} dropped")),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(pg) = self.postgres.take() {
+            if let Err(e) = pg.shutdown().await {
+                errors.push(e);
+            }
+        }
+        if let Some(dir) = self.run_dir.take() {
+            if self.options.keep_run_dir {
+                let kept = dir.keep();
+                progress.step(format!("run directory kept at {}", kept.display()));
+            } else {
+                let path = dir.path().to_path_buf();
+                if dir.close().is_err() {
+                    // A host we did not start may still be writing into it
+                    // (agent adapters append their PIDs): try once more.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if let Err(e) = std::fs::remove_dir_all(&path) {
+                        errors.push(Error::io("removing the run directory", path, e));
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
