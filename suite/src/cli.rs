@@ -128,6 +128,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub baseline: Option<PathBuf>,
 
+    /// Start this older host first on the run's database (world, plugins,
+    /// plugin data), then upgrade to --host on the same database: a version
+    /// (`2026.707.0`, for `--host paperclip@…`) or `mock` (for `--host mock…`).
+    #[arg(long, value_name = "VERSION")]
+    pub upgrade_from: Option<String>,
+
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,

@@ -16,6 +16,7 @@
 //! - [`property`]: generated cases against models of the contract, with
 //!   version [`profile`]s;
 //! - [`check`], [`report`]: results and their renderings;
+//! - [`upgrade`]: a database an older host created, opened by the host under test;
 //! - [`run`]: one run from start to teardown.
 
 // Failures (a step's, a case's) carry their evidence — expected, actual and
@@ -42,6 +43,7 @@ pub mod restart;
 pub mod run;
 pub mod scenario;
 pub mod target;
+pub mod upgrade;
 pub mod world;
 
 pub use error::{Error, Result};

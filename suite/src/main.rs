@@ -16,6 +16,7 @@ use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
 use conformance::report::{human, json, junit};
 use conformance::run::{RunOptions, Session};
+use conformance::target::HostSpec;
 use conformance::{Error, Result};
 
 fn main() -> ExitCode {
@@ -82,6 +83,7 @@ fn list(args: ListArgs) -> ExitCode {
                     conformance::check::CheckKind::Scenario => "",
                     conformance::check::CheckKind::Property => " (property)",
                     conformance::check::CheckKind::Restart => " (restarts the host; runs last)",
+                    conformance::check::CheckKind::Upgrade => " (with --upgrade-from; runs first)",
                 };
                 println!("{:<44} {level:<6} {}{kind}", meta.id, meta.title);
             }
@@ -95,7 +97,7 @@ fn list(args: ListArgs) -> ExitCode {
 }
 
 fn options(args: &RunArgs) -> Result<RunOptions> {
-    let host = args.host.parse()?;
+    let host: HostSpec = args.host.parse()?;
     let mut repro = format!(
         "cargo run --release -p conformance -- run --host {}",
         args.host
@@ -105,6 +107,14 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     }
     if let Some(p) = &args.plugin {
         repro.push_str(&format!(" --plugin {}", p.display()));
+    }
+    let upgrade_from = args
+        .upgrade_from
+        .as_deref()
+        .map(|from| upgrade_source(&host, from))
+        .transpose()?;
+    if let Some(from) = &args.upgrade_from {
+        repro.push_str(&format!(" --upgrade-from {from}"));
     }
     let seed = match &args.seed {
         Some(text) => conformance::property::parse_seed(text).map_err(Error::Usage)?,
@@ -132,7 +142,34 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         sdk_version: args.sdk_version.clone(),
         repro_prefix: repro,
+        upgrade_from,
     })
+}
+
+/// The older host of `--upgrade-from`: a published version for a real host,
+/// `mock` for the mock (a clean mock, stopped and started again as the host
+/// under test).
+fn upgrade_source(host: &HostSpec, from: &str) -> Result<HostSpec> {
+    match host {
+        HostSpec::Paperclip { .. } => {
+            let spec = if from.starts_with("paperclip@") {
+                from.to_string()
+            } else {
+                format!("paperclip@{from}")
+            };
+            spec.parse()
+        }
+        HostSpec::Mock { .. } if from == "mock" => Ok(HostSpec::Mock {
+            defects: Vec::new(),
+        }),
+        HostSpec::Mock { .. } => Err(Error::Usage(format!(
+            "--upgrade-from {from} does not fit --host mock: use --upgrade-from mock"
+        ))),
+        HostSpec::Url { .. } => Err(Error::Usage(
+            "--upgrade-from needs a host the suite starts (paperclip@VERSION or mock), not url="
+                .into(),
+        )),
+    }
 }
 
 async fn run(args: RunArgs) -> ExitCode {

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::property::{self, Property};
 use crate::restart;
 use crate::scenario::{self, Scenario};
+use crate::upgrade;
 
 /// The checks of a run, by kind, in the order they are reported.
 pub struct Catalog {
@@ -21,6 +22,8 @@ pub struct Catalog {
     pub properties: Vec<Arc<dyn Property>>,
     /// Checks that restart the host: last and alone.
     pub restarts: Vec<CheckMeta>,
+    /// Checks of a host upgrade: first and alone, only with `--upgrade-from`.
+    pub upgrades: Vec<CheckMeta>,
 }
 
 impl Catalog {
@@ -31,6 +34,7 @@ impl Catalog {
             scenarios: scenario::load_dir(scenarios_dir)?,
             properties: property::all().into_iter().map(Arc::from).collect(),
             restarts: restart::checks(),
+            upgrades: upgrade::checks(),
         })
     }
 
@@ -39,6 +43,7 @@ impl Catalog {
         let mut metas: Vec<CheckMeta> = self.scenarios.iter().map(Scenario::meta).collect();
         metas.extend(self.properties.iter().map(|p| p.meta()));
         metas.extend(self.restarts.iter().cloned());
+        metas.extend(self.upgrades.iter().cloned());
         metas
     }
 
@@ -53,6 +58,7 @@ impl Catalog {
         self.scenarios.retain(|s| select(&s.meta(), only));
         self.properties.retain(|p| select(&p.meta(), only));
         self.restarts.retain(|m| select(m, only));
+        self.upgrades.retain(|m| select(m, only));
         if self.is_empty() {
             return Err(Error::Usage(format!(
                 "--only {} selects no check; list them with: conformance list",
@@ -63,10 +69,16 @@ impl Catalog {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.scenarios.is_empty() && self.properties.is_empty() && self.restarts.is_empty()
+        self.len() == 0
     }
 
     pub fn len(&self) -> usize {
-        self.scenarios.len() + self.properties.len() + self.restarts.len()
+        self.scenarios.len() + self.properties.len() + self.restarts.len() + self.upgrades.len()
+    }
+
+    /// Drops the upgrade checks: they run only when the run upgrades.
+    pub fn without_upgrades(mut self) -> Catalog {
+        self.upgrades.clear();
+        self
     }
 }

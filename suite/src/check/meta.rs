@@ -12,6 +12,8 @@ pub enum CheckKind {
     Scenario,
     Property,
     Restart,
+    /// Compares a database across a host upgrade (`--upgrade-from`).
+    Upgrade,
 }
 
 /// The host versions a check applies to, as a semver requirement

@@ -63,6 +63,9 @@ pub struct RunOptions {
     pub seed: u64,
     /// Baseline of expected failures; `None` looks for the host's default.
     pub baseline: Option<PathBuf>,
+    /// Start this older host on the run's database first, then upgrade to
+    /// the host under test (`--upgrade-from`).
+    pub upgrade_from: Option<HostSpec>,
 }
 
 /// The resources of one run.
@@ -106,29 +109,148 @@ impl Session {
         // its file and line, never a host failure.
         let catalog = Catalog::load(&self.options.scenarios_dir)?;
         let known_ids = catalog.ids();
-        let selected = catalog.select(&self.options.only)?;
+        let mut selected = catalog.select(&self.options.only)?;
+        if self.options.upgrade_from.is_none() {
+            if selected.len() == selected.upgrades.len() {
+                return Err(Error::Usage(
+                    "the upgrade checks run only with --upgrade-from VERSION".into(),
+                ));
+            }
+            selected = selected.without_upgrades();
+        }
         let target = target_for(
             &self.options.host,
             self.options.host_database_url.as_deref(),
         );
 
         let database_url = self.provision(target.as_ref(), progress).await?;
-        self.start_host(target.as_ref(), database_url, progress)
-            .await?;
-        let stage = self.world(progress).await?;
-        let results = match self.plugins(&stage, progress).await? {
-            Plugins::Refused(message) => {
-                checks::install_refused(&selected, &message, &self.options.repro_prefix)
+        let mut results = Vec::new();
+        let (stage, plugins) = match self.options.upgrade_from.clone() {
+            None => {
+                self.start_host(target.as_ref(), database_url, progress)
+                    .await?;
+                let stage = self.world(progress).await?;
+                let plugins = self.plugins(&stage, progress).await?;
+                (stage, plugins)
             }
-            Plugins::Installed(plugins) => {
-                let mut results = self
-                    .checks(&selected, &stage, &plugins, progress, on_check)
-                    .await;
-                results.extend(self.restarts(&selected, &stage, &plugins, progress).await);
-                results
+            Some(older) => {
+                self.upgrade(
+                    &older,
+                    target.as_ref(),
+                    database_url,
+                    &selected,
+                    &mut results,
+                    progress,
+                )
+                .await?
             }
         };
+        match plugins {
+            Plugins::Refused(message) => {
+                results.extend(checks::install_refused(
+                    &selected,
+                    &message,
+                    &self.options.repro_prefix,
+                ));
+            }
+            Plugins::Installed(plugins) => {
+                results.extend(
+                    self.checks(&selected, &stage, &plugins, progress, on_check)
+                        .await,
+                );
+                results.extend(self.restarts(&selected, &stage, &plugins, progress).await);
+            }
+        }
         self.report(results, &known_ids, stage.profile, started, progress)
+    }
+
+    /// Phases 2–4 of an upgrade run: the older host, its world, plugins and
+    /// data; then the host under test on the same database, and the upgrade
+    /// checks (alone, before anything else talks to it). The world and the
+    /// plugins carry over: every later check runs on the upgraded data.
+    async fn upgrade(
+        &mut self,
+        older: &HostSpec,
+        target: &dyn HostTarget,
+        database_url: Option<String>,
+        selected: &Catalog,
+        results: &mut Vec<CheckResult>,
+        progress: &Progress,
+    ) -> Result<(Stage, Plugins)> {
+        let old_target = target_for(older, None);
+        progress.step(format!(
+            "upgrade: starting the older host {}",
+            old_target.label()
+        ));
+        self.start_host(old_target.as_ref(), database_url.clone(), progress)
+            .await?;
+        let old_stage = self.world(progress).await?;
+        let plugins = match self.plugins(&old_stage, progress).await? {
+            Plugins::Installed(p) => p,
+            Plugins::Refused(message) => {
+                return Err(Error::HostStart(format!(
+                    "the older host {} refused the smoke plugin, so there is nothing to upgrade: {message}",
+                    old_target.label()
+                )))
+            }
+        };
+        let db = old_stage.db.clone().ok_or_else(|| {
+            Error::Internal("an upgrade runs on a host the suite started, with a database".into())
+        })?;
+        let sdk = plugins.sdk_node_modules.clone().ok_or_else(|| {
+            Error::HostStart(
+                "the upgrade's probe plugins need the smoke plugin's SDK installation, which is missing".into(),
+            )
+        })?;
+        let before = crate::upgrade::prepare(
+            &old_stage.client,
+            &db,
+            &old_stage.world,
+            &plugins.smoke,
+            &old_stage.run_path.join("upgrade-plugins"),
+            &sdk,
+        )
+        .await
+        .map_err(|e| {
+            Error::HostStart(format!(
+                "preparing the upgrade on the older host failed: {e}"
+            ))
+        })?;
+        progress.step("upgrade: stopping the older host");
+        if let Some(host) = self.host.take() {
+            host.stop().await?;
+        }
+        // Both hosts log to host/server.log, and a start reads the listen
+        // line from it: keep the older host's log beside it, not in the way.
+        let log = old_stage.run_path.join("host").join("server.log");
+        if log.exists() {
+            let kept = log.with_file_name("server-before-upgrade.log");
+            std::fs::rename(&log, &kept).map_err(|e| Error::io("renaming", &log, e))?;
+        }
+        self.start_host(target, database_url, progress).await?;
+        let host = self.host()?;
+        let client = HostClient::new(&host.base_url, self.options.request_timeout)?;
+        let stage = Stage {
+            run_path: old_stage.run_path.clone(),
+            client,
+            db: old_stage.db.clone(),
+            world: old_stage.world.clone(),
+            profile: profile::for_version(host.info.version.as_deref()),
+        };
+        progress.step("upgrade checks (alone)");
+        results.extend(
+            crate::upgrade::verify(
+                &stage.client,
+                &db,
+                &stage.world,
+                &plugins.smoke,
+                &before,
+                &selected.upgrades,
+                &self.options.repro_prefix,
+            )
+            .await,
+        );
+        Ok((stage, Plugins::Installed(plugins)))
     }
 
     /// Phase 1: the run directory, and Postgres with the run's database
