@@ -42,6 +42,7 @@ pub mod restart;
 pub mod run;
 pub mod scenario;
 pub mod target;
+pub mod version;
 pub mod world;
 
 pub use error::{Error, Result};

@@ -85,14 +85,8 @@ fn parse_version_output(text: &str) -> Option<String> {
 }
 
 /// Numeric sort key of a version like `15.18` or `17beta1`.
-fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split('.')
-        .map(|part| {
-            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().unwrap_or(0)
-        })
-        .collect()
+fn version_key(version: &str) -> Option<crate::version::Version> {
+    crate::version::parse_loose(version)
 }
 
 impl EphemeralCluster {

@@ -3,8 +3,8 @@
 //!
 //! - [`Npm`]: the npm binary (`CONFORMANCE_NPM`, else `npm` on `PATH`) and
 //!   the two things the suite asks of it: `npm view` and `npm install`.
-//! - [`NodeRange`]: enough of npm's semver ranges to decide whether the
-//!   system node satisfies a package's `engines.node`, and which node to
+//! - [`NodeRange`] (a [`version::Range`]): whether the system node
+//!   satisfies a package's `engines.node`, and [`fetch_spec`]: which node to
 //!   fetch when it does not.
 //! - [`install_atomically`]: installs into a temporary sibling directory and
 //!   renames it into place only when complete, under an exclusive lock, so
@@ -12,17 +12,16 @@
 //! - [`ensure_node`]: the system node, or `node-linux-<arch>` from the npm
 //!   registry, cached.
 
-use std::fmt;
 use std::fs::File;
 use std::future::Future;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::version::{self, Version};
 
 /// File written into an install directory just before it is renamed into
 /// place; a directory without it is never used.
@@ -294,258 +293,19 @@ pub fn path_with_first(dir: &Path) -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or_default()
 }
 
-// ----------------------------------------------------------------- semver
+// ----------------------------------------------------------------- node versions
 
-/// A node version (pre-release tags are ignored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NodeVersion {
-    pub major: u64,
-    pub minor: u64,
-    pub patch: u64,
-}
+/// A node version, compared by its numbers only (pre-release tags dropped,
+/// see [`version::parse_release`]).
+pub type NodeVersion = Version;
 
-impl fmt::Display for NodeVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+/// An `engines.node` range.
+pub type NodeRange = version::Range;
 
-impl FromStr for NodeVersion {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match parse_partial(s.trim()) {
-            Some(Partial {
-                major: Some(major),
-                minor: Some(minor),
-                patch: Some(patch),
-            }) => Ok(NodeVersion {
-                major,
-                minor,
-                patch,
-            }),
-            _ => Err(format!("'{s}' is not a version like 24.11.0")),
-        }
-    }
-}
-
-impl NodeVersion {
-    fn new(major: u64, minor: u64, patch: u64) -> Self {
-        NodeVersion {
-            major,
-            minor,
-            patch,
-        }
-    }
-}
-
-/// A version with wildcards (`20`, `20.x`, `*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Partial {
-    major: Option<u64>,
-    minor: Option<u64>,
-    patch: Option<u64>,
-}
-
-fn parse_partial(s: &str) -> Option<Partial> {
-    let s = s.trim_start_matches(['v', '=']);
-    // Build metadata and pre-release tags do not matter for node engines.
-    let s = s.split(['+', '-']).next()?;
-    let mut parts = s.split('.');
-    let mut next = || -> Option<Option<u64>> {
-        match parts.next() {
-            None | Some("x") | Some("X") | Some("*") => Some(None),
-            Some(p) => p.parse().ok().map(Some),
-        }
-    };
-    let major = next()?;
-    let minor = if major.is_some() { next()? } else { None };
-    let patch = if minor.is_some() { next()? } else { None };
-    if s.split('.').count() > 3 {
-        return None;
-    }
-    Some(Partial {
-        major,
-        minor,
-        patch,
-    })
-}
-
-impl Partial {
-    fn floor(self) -> NodeVersion {
-        NodeVersion::new(
-            self.major.unwrap_or(0),
-            self.minor.unwrap_or(0),
-            self.patch.unwrap_or(0),
-        )
-    }
-
-    /// The first version above everything this partial matches (`20` →
-    /// `21.0.0`), or `None` for a full version or `*`.
-    fn ceiling(self) -> Option<NodeVersion> {
-        match (self.major, self.minor, self.patch) {
-            (Some(m), None, _) => Some(NodeVersion::new(m + 1, 0, 0)),
-            (Some(m), Some(n), None) => Some(NodeVersion::new(m, n + 1, 0)),
-            _ => None,
-        }
-    }
-}
-
-/// One `>= / > / < / <=` bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bound {
-    AtLeast(NodeVersion),
-    Above(NodeVersion),
-    Below(NodeVersion),
-    AtMost(NodeVersion),
-}
-
-impl Bound {
-    fn allows(self, v: NodeVersion) -> bool {
-        match self {
-            Bound::AtLeast(b) => v >= b,
-            Bound::Above(b) => v > b,
-            Bound::Below(b) => v < b,
-            Bound::AtMost(b) => v <= b,
-        }
-    }
-}
-
-/// An `engines.node` range: alternatives (`||`) of bound sets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeRange {
-    raw: String,
-    alternatives: Vec<Vec<Bound>>,
-}
-
-impl fmt::Display for NodeRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
-    }
-}
-
-impl FromStr for NodeRange {
-    type Err = String;
-    fn from_str(raw: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("cannot understand the node range '{raw}'");
-        let mut alternatives = Vec::new();
-        for alt in raw.split("||") {
-            alternatives.push(parse_alternative(alt).ok_or_else(bad)?);
-        }
-        Ok(NodeRange {
-            raw: raw.trim().to_string(),
-            alternatives,
-        })
-    }
-}
-
-fn parse_alternative(text: &str) -> Option<Vec<Bound>> {
-    // Glue operators to their versions (">= 20" → ">=20").
-    let mut tokens: Vec<String> = Vec::new();
-    for t in text.split_whitespace() {
-        match tokens.last_mut() {
-            Some(last) if matches!(last.as_str(), ">=" | "<=" | ">" | "<" | "=" | "^" | "~") => {
-                last.push_str(t)
-            }
-            _ => tokens.push(t.to_string()),
-        }
-    }
-    // Hyphen ranges: "A - B".
-    if tokens.len() == 3 && tokens[1] == "-" {
-        let low = parse_partial(&tokens[0])?;
-        let high = parse_partial(&tokens[2])?;
-        let mut bounds = vec![Bound::AtLeast(low.floor())];
-        match high.ceiling() {
-            Some(c) => bounds.push(Bound::Below(c)),
-            None if high.major.is_some() => bounds.push(Bound::AtMost(high.floor())),
-            None => {}
-        }
-        return Some(bounds);
-    }
-    let mut bounds = Vec::new();
-    for token in &tokens {
-        bounds.extend(parse_comparator(token)?);
-    }
-    Some(bounds)
-}
-
-fn parse_comparator(token: &str) -> Option<Vec<Bound>> {
-    let (op, rest) = [">=", "<=", ">", "<", "=", "^", "~"]
-        .iter()
-        .find_map(|op| token.strip_prefix(op).map(|r| (*op, r)))
-        .unwrap_or(("", token));
-    let p = parse_partial(rest)?;
-    if p.major.is_none() {
-        // "*", "x", ">=*": anything.
-        return Some(Vec::new());
-    }
-    let floor = p.floor();
-    Some(match op {
-        ">=" => vec![Bound::AtLeast(floor)],
-        ">" => match p.ceiling() {
-            Some(c) => vec![Bound::AtLeast(c)],
-            None => vec![Bound::Above(floor)],
-        },
-        "<" => vec![Bound::Below(floor)],
-        "<=" => match p.ceiling() {
-            Some(c) => vec![Bound::Below(c)],
-            None => vec![Bound::AtMost(floor)],
-        },
-        "^" => {
-            let upper = match (p.major, p.minor, p.patch) {
-                (Some(0), Some(0), Some(z)) => NodeVersion::new(0, 0, z + 1),
-                (Some(0), Some(n), _) => NodeVersion::new(0, n + 1, 0),
-                (Some(m), _, _) => NodeVersion::new(m + 1, 0, 0),
-                _ => return None,
-            };
-            vec![Bound::AtLeast(floor), Bound::Below(upper)]
-        }
-        "~" => {
-            let upper = match (p.major, p.minor) {
-                (Some(m), Some(n)) => NodeVersion::new(m, n + 1, 0),
-                (Some(m), None) => NodeVersion::new(m + 1, 0, 0),
-                _ => return None,
-            };
-            vec![Bound::AtLeast(floor), Bound::Below(upper)]
-        }
-        // Bare or "=": exact for a full version, a span for a partial one.
-        _ => match p.ceiling() {
-            Some(c) => vec![Bound::AtLeast(floor), Bound::Below(c)],
-            None => vec![Bound::AtLeast(floor), Bound::AtMost(floor)],
-        },
-    })
-}
-
-impl NodeRange {
-    pub fn satisfied_by(&self, v: NodeVersion) -> bool {
-        self.alternatives
-            .iter()
-            .any(|bounds| bounds.iter().all(|b| b.allows(v)))
-    }
-
-    /// The lowest version the range allows, if it allows any.
-    pub fn minimum(&self) -> Option<NodeVersion> {
-        self.alternatives
-            .iter()
-            .filter_map(|bounds| {
-                let low = bounds
-                    .iter()
-                    .filter_map(|b| match b {
-                        Bound::AtLeast(v) => Some(*v),
-                        Bound::Above(v) => Some(NodeVersion::new(v.major, v.minor, v.patch + 1)),
-                        _ => None,
-                    })
-                    .max()
-                    .unwrap_or(NodeVersion::new(0, 0, 0));
-                bounds.iter().all(|b| b.allows(low)).then_some(low)
-            })
-            .min()
-    }
-
-    /// The npm spec of the node to fetch when the system node does not
-    /// satisfy the range: a caret on the minimum (`>=24.11.0` → `^24.11.0`).
-    pub fn fetch_spec(&self) -> Option<String> {
-        self.minimum().map(|m| format!("^{m}"))
-    }
+/// The npm spec of the node to fetch when the system node does not satisfy
+/// `range`: a caret on its minimum (`>=24.11.0` → `^24.11.0`).
+pub fn fetch_spec(range: &NodeRange) -> Option<String> {
+    range.minimum().map(|m| format!("^{m}"))
 }
 
 // ----------------------------------------------------------------- cache
@@ -695,7 +455,7 @@ pub async fn node_version(bin: &Path) -> Option<NodeVersion> {
         .output()
         .await
         .ok()?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    version::parse_release(&String::from_utf8_lossy(&out.stdout))
 }
 
 /// The npm package with a node binary for this machine.
@@ -731,10 +491,10 @@ pub async fn ensure_node(
         }
     };
     if let Some((bin, version)) = &system {
-        if range.as_ref().is_none_or(|r| r.satisfied_by(*version)) {
+        if range.as_ref().is_none_or(|r| r.matches(version)) {
             return Ok(Node {
                 bin: bin.clone(),
-                version: *version,
+                version: version.clone(),
                 fetched: false,
             });
         }
@@ -744,7 +504,7 @@ pub async fn ensure_node(
             "node was not found on PATH; install Node.js and npm (Debian: apt-get install nodejs npm) and run again".into(),
         ));
     };
-    let spec = range.fetch_spec().ok_or_else(|| {
+    let spec = fetch_spec(&range).ok_or_else(|| {
         Error::Npm(format!(
             "engines.node '{range}' allows no node version; pick another host version"
         ))
@@ -772,7 +532,7 @@ pub async fn ensure_node(
             npm.install(&tmp, &what, &tmp.join("npm-install.log")).await?;
             let tmp_bin = tmp.join("node_modules").join(package).join("bin").join("node");
             match node_version(&tmp_bin).await {
-                Some(v) if range.satisfied_by(v) => Ok(()),
+                Some(v) if range.matches(&v) => Ok(()),
                 Some(v) => Err(Error::Npm(format!(
                     "{what} installed node {v}, which does not satisfy '{range}'; install a matching node on PATH and run again"
                 ))),
@@ -810,7 +570,7 @@ mod tests {
     use rstest::rstest;
 
     fn v(s: &str) -> NodeVersion {
-        s.parse().unwrap()
+        version::parse_release(s).unwrap()
     }
 
     #[rstest]
@@ -839,7 +599,7 @@ mod tests {
     #[case("v20.1.0", "20.1.1", false)]
     fn engine_ranges(#[case] range: &str, #[case] node: &str, #[case] ok: bool) {
         let r: NodeRange = range.parse().unwrap();
-        assert_eq!(r.satisfied_by(v(node)), ok, "{range} vs {node}");
+        assert_eq!(r.matches(&v(node)), ok, "{range} vs {node}");
     }
 
     #[rstest]
@@ -851,7 +611,7 @@ mod tests {
     #[case(">=22 <20", None)]
     fn fetch_specs(#[case] range: &str, #[case] spec: Option<&str>) {
         let r: NodeRange = range.parse().unwrap();
-        assert_eq!(r.fetch_spec().as_deref(), spec);
+        assert_eq!(fetch_spec(&r).as_deref(), spec);
     }
 
     #[rstest]
@@ -863,12 +623,12 @@ mod tests {
     }
 
     #[rstest]
-    #[case("v20.20.2", Some(NodeVersion::new(20, 20, 2)))]
-    #[case("24.21.0\n", Some(NodeVersion::new(24, 21, 0)))]
-    #[case("25.0.0-nightly2026", Some(NodeVersion::new(25, 0, 0)))]
+    #[case("v20.20.2", Some(Version::new(20, 20, 2)))]
+    #[case("24.21.0\n", Some(Version::new(24, 21, 0)))]
+    #[case("25.0.0-nightly2026", Some(Version::new(25, 0, 0)))]
     #[case("24", None)]
     fn node_versions(#[case] text: &str, #[case] expected: Option<NodeVersion>) {
-        assert_eq!(text.parse::<NodeVersion>().ok(), expected);
+        assert_eq!(version::parse_release(text), expected);
     }
 
     #[rstest]
