@@ -43,6 +43,7 @@ pub mod run;
 pub mod scenario;
 pub mod target;
 pub mod version;
+pub mod wait;
 pub mod world;
 
 pub use error::{Error, Result};

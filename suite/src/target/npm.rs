@@ -13,15 +13,18 @@
 //!   registry, cached.
 
 use std::fs::File;
-use std::future::Future;
-use std::os::fd::AsRawFd;
+use std::future::{ready, Future};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::version::{self, Version};
+use crate::wait::{poll_until, Interval, Probe};
 
 /// File written into an install directory just before it is renamed into
 /// place; a directory without it is never used.
@@ -313,7 +316,7 @@ pub fn fetch_spec(range: &NodeRange) -> Option<String> {
 /// An exclusive `flock` on a file; released when dropped (the descriptor
 /// closes), including when the process dies.
 pub struct CacheLock {
-    _file: File,
+    _lock: Flock<File>,
 }
 
 /// Takes the exclusive lock on `path`, waiting (with one progress line) while
@@ -325,33 +328,43 @@ pub async fn lock(path: &Path, progress: &Progress, what: &str) -> Result<CacheL
         .write(true)
         .open(path)
         .map_err(|e| Error::io("opening the lock file", path, e))?;
-    let started = Instant::now();
+    // `Flock::lock` hands the file back when the lock is busy; it waits here
+    // between tries.
+    let mut file = Some(file);
     let mut announced = false;
-    loop {
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(CacheLock { _file: file });
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-            return Err(Error::io("locking", path, err));
-        }
-        if !announced {
-            progress.step(format!(
-                "waiting for another run that is installing {what} (lock {})",
-                path.display()
-            ));
-            announced = true;
-        }
-        if started.elapsed() > LOCK_WAIT {
-            return Err(Error::Npm(format!(
-                "another run has been installing {what} for over {} minutes (lock {}); stop it or delete the lock file and run again",
-                LOCK_WAIT.as_secs() / 60,
-                path.display()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let taken = poll_until(
+        LOCK_WAIT,
+        Interval::fixed(Duration::from_millis(500)),
+        || {
+            let Some(f) = file.take() else {
+                return ready(Probe::Done(Err(Errno::EBADF)));
+            };
+            ready(match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => Probe::Done(Ok(lock)),
+                Err((f, Errno::EWOULDBLOCK)) => {
+                    file = Some(f);
+                    if !announced {
+                        progress.step(format!(
+                            "waiting for another run that is installing {what} (lock {})",
+                            path.display()
+                        ));
+                        announced = true;
+                    }
+                    Probe::NotYet(())
+                }
+                Err((_, errno)) => Probe::Done(Err(errno)),
+            })
+        },
+    )
+    .await;
+    match taken {
+        Ok(Ok(lock)) => Ok(CacheLock { _lock: lock }),
+        Ok(Err(errno)) => Err(Error::io("locking", path, errno.into())),
+        Err(_) => Err(Error::Npm(format!(
+            "another run has been installing {what} for over {} minutes (lock {}); stop it or delete the lock file and run again",
+            LOCK_WAIT.as_secs() / 60,
+            path.display()
+        ))),
     }
 }
 
