@@ -109,7 +109,7 @@ impl World {
             adapter_command,
         };
         for (name, title) in [("a", "Conformance Co A"), ("b", "Conformance Co B")] {
-            let company = world.create_company(client, title).await?;
+            let company = world.create_company(client, name, title).await?;
             world.companies.push((name.to_string(), company));
         }
         for (name, company) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
@@ -132,13 +132,19 @@ impl World {
         self.agents.iter().find(|(n, _)| n == name).map(|(_, a)| a)
     }
 
-    /// Creates a company as the board. The world's own are `a` and `b`; a
-    /// check that must not share a company with concurrent scenarios (the
-    /// scoping property snapshots one) creates its own with this.
-    pub async fn create_company(&self, client: &HostClient, title: &str) -> Result<Company> {
+    /// Creates a company as the board; `name` is what errors call it. The
+    /// world's own are `a` and `b`; a check that must not share a company
+    /// with concurrent scenarios (the scoping property snapshots one)
+    /// creates its own with this.
+    pub async fn create_company(
+        &self,
+        client: &HostClient,
+        name: &str,
+        title: &str,
+    ) -> Result<Company> {
         let body = client
             .expect_json(
-                &format!("create company '{title}'"),
+                &format!("create company {name}"),
                 &Call::new("POST", "/api/companies")
                     .as_(&self.board)
                     .json(json!({ "name": title })),

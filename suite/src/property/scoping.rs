@@ -194,7 +194,11 @@ impl Property for ScopingProperty {
             let nonce = &uuid::Uuid::new_v4().simple().to_string()[..8];
             let world = &env.world;
             let company = world
-                .create_company(&env.client, &format!("Conformance Scoping {nonce}"))
+                .create_company(
+                    &env.client,
+                    "scoping",
+                    &format!("Conformance Scoping {nonce}"),
+                )
                 .await?;
             let agent = world
                 .create_agent_in(&env.client, &company, &format!("Scoping B1 {nonce}"))
