@@ -35,7 +35,7 @@ pub struct Profile {
     /// answer 401 (docs/findings.md F15).
     pub unverified_bearer_refused_before_routing: bool,
     /// Worker→host calls for another company than the request's are refused
-    /// (invocation scope, contract-db-worker.md B3 [HEAD]).
+    /// (invocation scope, contract-db-worker.md B3 \[HEAD\]).
     pub invocation_scope: bool,
 }
 
