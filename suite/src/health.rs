@@ -3,9 +3,11 @@
 //! HTTP 200 from `/api/health` is not enough: later hosts answer 200 with
 //! `status:"starting"` while they recover. Ready means `status:"ok"`.
 
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::wait::{poll_until, Interval, Probe};
 
 /// Polls `GET {base_url}/api/health` until the body says `status:"ok"` or the
 /// timeout passes. `alive` is consulted between polls so that a host process
@@ -21,17 +23,18 @@ pub async fn wait_until_ready(
         .build()
         .map_err(|e| Error::HostStart(e.to_string()))?;
     let url = format!("{base_url}/api/health");
-    let deadline = Instant::now() + timeout;
-    let mut last = String::from("no answer");
-    loop {
-        if let Some(alive) = alive {
-            if !alive() {
-                return Err(Error::HostStart(format!(
-                    "the host process exited before {url} answered status \"ok\" (last: {last})"
-                )));
-            }
+    // What the host answered last, for both error messages ("exited" is
+    // decided inside the probe, where the timeout's `last` is not at hand).
+    let last = Mutex::new(String::from("no answer"));
+    let (client, url_ref, last_ref) = (&client, &url, &last);
+    // Fast hosts are ready within a few hundred milliseconds: poll often at
+    // first (so start times are measured, not rounded), then back off.
+    let interval = Interval::growing(Duration::from_millis(20), Duration::from_millis(200));
+    let polled = poll_until(timeout, interval, move || async move {
+        if alive.is_some_and(|alive| !alive()) {
+            return Probe::Done(None);
         }
-        match client.get(&url).send().await {
+        let seen = match client.get(url_ref).send().await {
             Ok(resp) => {
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
@@ -40,41 +43,36 @@ pub async fn wait_until_ready(
                         if status.is_success()
                             && body.get("status").and_then(|s| s.as_str()) == Some("ok") =>
                     {
-                        return Ok(body)
+                        return Probe::Done(Some(body));
                     }
-                    Ok(body) => {
-                        last = format!(
-                            "HTTP {} {}",
-                            status.as_u16(),
-                            truncate(&body.to_string(), 200)
-                        )
-                    }
-                    Err(_) => {
-                        last = format!(
-                            "HTTP {} with a non-JSON body: {}",
-                            status.as_u16(),
-                            truncate(&text, 120)
-                        )
-                    }
+                    Ok(body) => format!(
+                        "HTTP {} {}",
+                        status.as_u16(),
+                        truncate(&body.to_string(), 200)
+                    ),
+                    Err(_) => format!(
+                        "HTTP {} with a non-JSON body: {}",
+                        status.as_u16(),
+                        truncate(&text, 120)
+                    ),
                 }
             }
-            Err(e) => last = format!("{e}"),
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::HostStart(format!(
-                "{url} did not answer status \"ok\" within {}s (last: {last})",
-                timeout.as_secs()
-            )));
-        }
-        // Fast hosts are ready within a few hundred milliseconds: poll often
-        // at first (so start times are measured, not rounded), then back off.
-        let waited = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
-        let pause = if waited < Duration::from_secs(2) {
-            20
-        } else {
-            200
+            Err(e) => format!("{e}"),
         };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+        *last_ref.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+        Probe::NotYet(())
+    })
+    .await;
+    let last = last.into_inner().unwrap_or_else(|p| p.into_inner());
+    match polled {
+        Ok(Some(body)) => Ok(body),
+        Ok(None) => Err(Error::HostStart(format!(
+            "the host process exited before {url} answered status \"ok\" (last: {last})"
+        ))),
+        Err(_) => Err(Error::HostStart(format!(
+            "{url} did not answer status \"ok\" within {}s (last: {last})",
+            timeout.as_secs()
+        ))),
     }
 }
 

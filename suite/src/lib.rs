@@ -44,6 +44,8 @@ pub mod run;
 pub mod scenario;
 pub mod target;
 pub mod upgrade;
+pub mod version;
+pub mod wait;
 pub mod world;
 
 pub use error::{Error, Result};

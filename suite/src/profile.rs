@@ -35,7 +35,7 @@ pub struct Profile {
     /// answer 401 (docs/findings.md F15).
     pub unverified_bearer_refused_before_routing: bool,
     /// Worker→host calls for another company than the request's are refused
-    /// (invocation scope, contract-db-worker.md B3 [HEAD]).
+    /// (invocation scope, contract-db-worker.md B3 \[HEAD\]).
     pub invocation_scope: bool,
 }
 
@@ -59,13 +59,13 @@ pub const PROFILE_916: Profile = Profile {
 
 /// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).
 pub fn for_version(version: Option<&str>) -> &'static Profile {
-    let Some(v) = version else {
+    // Only year and month-day matter: a pre-release of 2026.831.0 already
+    // behaves like 2026.831.0. Unreadable versions (`mock-0.1.0`) get the
+    // reference profile.
+    let Some(v) = version.and_then(crate::version::parse_loose) else {
         return &PROFILE_707;
     };
-    let mut parts = v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0));
-    let year = parts.next().unwrap_or(0);
-    let monthday = parts.next().unwrap_or(0);
-    if (year, monthday) >= (2026, 831) {
+    if (v.major, v.minor) >= (2026, 831) {
         &PROFILE_916
     } else {
         &PROFILE_707

@@ -109,22 +109,8 @@ impl World {
             adapter_command,
         };
         for (name, title) in [("a", "Conformance Co A"), ("b", "Conformance Co B")] {
-            let body = client
-                .expect_json(
-                    &format!("create company {name}"),
-                    &Call::new("POST", "/api/companies")
-                        .as_(&world.board)
-                        .json(json!({ "name": title })),
-                    201,
-                )
-                .await?;
-            world.companies.push((
-                name.to_string(),
-                Company {
-                    id: str_field(&body, "id", "create company")?,
-                    issue_prefix: body["issuePrefix"].as_str().unwrap_or_default().to_string(),
-                },
-            ));
+            let company = world.create_company(client, name, title).await?;
+            world.companies.push((name.to_string(), company));
         }
         for (name, company) in [("a1", "a"), ("a2", "a"), ("b1", "b")] {
             let agent = world
@@ -146,6 +132,39 @@ impl World {
         self.agents.iter().find(|(n, _)| n == name).map(|(_, a)| a)
     }
 
+    /// Creates a company as the board; `name` is what errors call it. The
+    /// world's own are `a` and `b`; a check that must not share a company
+    /// with concurrent scenarios (the scoping property snapshots one)
+    /// creates its own with this.
+    pub async fn create_company(
+        &self,
+        client: &HostClient,
+        name: &str,
+        title: &str,
+    ) -> Result<Company> {
+        let body = client
+            .expect_json(
+                &format!("create company {name}"),
+                &Call::new("POST", "/api/companies")
+                    .as_(&self.board)
+                    .json(json!({ "name": title })),
+                201,
+            )
+            .await?;
+        Ok(Company {
+            id: str_field(&body, "id", "create company")?,
+            issue_prefix: body["issuePrefix"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// World company `name`, or a bootstrap error naming it.
+    fn named_company(&self, name: &str, step: &str) -> Result<&Company> {
+        self.company(name).ok_or_else(|| Error::Bootstrap {
+            step: step.into(),
+            message: format!("unknown company '{name}' (the world has a and b)"),
+        })
+    }
+
     /// Creates an agent with an API key in world company `company`.
     pub async fn create_agent(
         &self,
@@ -153,14 +172,18 @@ impl World {
         company: &str,
         display_name: &str,
     ) -> Result<Agent> {
-        let company_id = self
-            .company(company)
-            .ok_or_else(|| Error::Bootstrap {
-                step: "create agent".into(),
-                message: format!("unknown company '{company}' (the world has a and b)"),
-            })?
-            .id
-            .clone();
+        let company = self.named_company(company, "create agent")?;
+        self.create_agent_in(client, company, display_name).await
+    }
+
+    /// Creates an agent with an API key in `company`.
+    pub async fn create_agent_in(
+        &self,
+        client: &HostClient,
+        company: &Company,
+        display_name: &str,
+    ) -> Result<Agent> {
+        let company_id = company.id.clone();
         let body = client
             .expect_json(
                 &format!("create agent {display_name}"),
@@ -232,13 +255,22 @@ impl World {
         assignee: Option<&Agent>,
         checkout: bool,
     ) -> Result<Issue> {
-        let company_id = &self
-            .company(company)
-            .ok_or_else(|| Error::Bootstrap {
-                step: "create issue".into(),
-                message: format!("unknown company '{company}'"),
-            })?
-            .id;
+        let company = self.named_company(company, "create issue")?;
+        self.create_issue_in(client, company, title, status, assignee, checkout)
+            .await
+    }
+
+    /// Creates an issue in `company` (see [`World::create_issue`]).
+    pub async fn create_issue_in(
+        &self,
+        client: &HostClient,
+        company: &Company,
+        title: &str,
+        status: &str,
+        assignee: Option<&Agent>,
+        checkout: bool,
+    ) -> Result<Issue> {
+        let company_id = &company.id;
         // A checked-out fixture starts in backlog: a non-backlog assigned
         // issue would queue an assignment wakeup that races the checkout.
         let initial_status = if checkout { "backlog" } else { status };

@@ -7,9 +7,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use conformance::postgres::{PostgresOptions, PostgresServer};
+use conformance::process::table;
 use conformance::progress::Progress;
 use conformance::target::paperclip::PaperclipTarget;
 use conformance::target::{DeploymentMode, HostTarget, StartContext};
+use conformance::wait::{poll_until, Interval, Probe};
 use conformance::Error;
 
 /// Tests that read or change `CONFORMANCE_NPM` take this lock: the
@@ -169,16 +171,8 @@ async fn no_database_is_a_clear_error() {
     }
 }
 
-/// Parent PID from `/proc/PID/stat` (fields counted after the `)` that
-/// ends the command name).
 fn ppid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit(')')
-        .next()?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    table::read_stat(pid).map(|s| s.ppid)
 }
 
 /// PIDs whose environment or command line mentions `dir`, except the
@@ -193,27 +187,7 @@ fn processes_mentioning_except(dir: &Path, postmaster: Option<u32>) -> Vec<(u32,
 
 /// PIDs whose environment or command line mentions `dir`.
 fn processes_mentioning(dir: &Path) -> Vec<(u32, String)> {
-    let needle = dir.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() {
-            continue;
-        }
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if String::from_utf8_lossy(&environ).contains(&needle) || cmdline.contains(&needle) {
-            found.push((pid, cmdline));
-        }
-    }
-    found
+    table::mentioning(&dir.to_string_lossy())
 }
 
 async fn post(client: &reqwest::Client, url: String, body: serde_json::Value) -> serde_json::Value {
@@ -316,15 +290,19 @@ async fn start_wake_stop(version: &str) -> std::path::PathBuf {
     )
     .await;
     let pid_file = run.path().join("adapter-pids");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let adapter_pid: u32 = loop {
-        let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
-        if let Some(pid) = text.lines().find_map(|l| l.trim().parse().ok()) {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "the agent adapter never ran");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let adapter_pid: u32 = poll_until(
+        Duration::from_secs(30),
+        Interval::fixed(Duration::from_millis(200)),
+        || {
+            let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            std::future::ready(match text.lines().find_map(|l| l.trim().parse().ok()) {
+                Some(pid) => Probe::Done(pid),
+                None => Probe::NotYet(()),
+            })
+        },
+    )
+    .await
+    .expect("the agent adapter never ran");
     let before = processes_mentioning_except(run.path(), postmaster);
     assert!(
         before.iter().any(|(p, _)| *p == adapter_pid),

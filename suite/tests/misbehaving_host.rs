@@ -128,7 +128,10 @@ async fn a_5xx_during_bootstrap_names_the_step_status_and_body() {
     .err()
     .expect("bootstrap must fail");
     let text = err.to_string();
-    assert!(matches!(err, Error::Bootstrap { .. }), "{text}");
+    assert!(
+        matches!(err, Error::UnexpectedStatus { status: 503, .. }),
+        "{text}"
+    );
     assert!(text.contains("create company a"), "{text}");
     assert!(text.contains("answered 503, expected 201"), "{text}");
     assert!(text.contains("db down"), "{text}");

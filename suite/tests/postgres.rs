@@ -1,11 +1,15 @@
 //! Provisioning Postgres by each route, and leaving nothing behind.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use conformance::postgres::{PostgresOptions, PostgresServer, PostgresSource};
+use conformance::process::table;
 use conformance::progress::Progress;
+use conformance::wait::{poll_until_blocking, probe, Interval};
 use conformance::Error;
 
 const LOCAL_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -44,25 +48,10 @@ fn postmaster_pid(cluster_dir: &Path) -> u32 {
 }
 
 fn gone_within(pid: u32, within: Duration) -> bool {
-    let deadline = Instant::now() + within;
-    loop {
-        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                !s.rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z')
-            })
-            .unwrap_or(false);
-        if !alive {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until_blocking(within, Interval::fixed(Duration::from_millis(50)), || {
+        probe(!table::is_running(pid))
+    })
+    .is_ok()
 }
 
 fn ephemeral_options() -> PostgresOptions {
@@ -144,7 +133,9 @@ async fn dropping_an_ephemeral_server_stops_the_cluster() {
 #[tokio::test]
 async fn an_admin_url_is_used_as_is() {
     if let Err(e) = tokio_postgres::connect(LOCAL_ADMIN_URL, tokio_postgres::NoTls).await {
-        eprintln!("skipped: no PostgreSQL answers at {LOCAL_ADMIN_URL} ({e})");
+        common::missing_service(&format!(
+            "no PostgreSQL answers at {LOCAL_ADMIN_URL} ({e}); start one there with trust authentication for user postgres"
+        ));
         return;
     }
     let dir = run_dir();

@@ -12,51 +12,98 @@ pub mod compare;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Path of the `conformance` binary, built on demand with the same profile
-/// as the test binary.
+/// Path of the `conformance` binary of the workspace, built with the same
+/// profile as the test binary.
+///
+/// Why not `env!("CARGO_BIN_EXE_conformance")`: cargo sets `CARGO_BIN_EXE_*`
+/// only for binaries of the package whose integration tests are compiled,
+/// and the binary lives in the `conformance` package while these tests live
+/// in `e2e-tests` (cargo's artifact dependencies, which would lift that,
+/// are unstable). Building it from inside the test (a nested `cargo build`)
+/// hid build errors in test output, guessed the profile and features, and
+/// fought the outer cargo for the two cores. So the binary is found next to
+/// the test binary (`target/<profile>/`), where `cargo test --workspace`
+/// (what CI runs) has just built it, and a missing or stale one fails with
+/// the command that builds it.
 pub fn conformance_bin() -> PathBuf {
+    workspace_bin(
+        "conformance",
+        &[
+            "suite/src",
+            "suite/Cargo.toml",
+            "mock-host/src",
+            "mock-host/Cargo.toml",
+        ],
+    )
+}
+
+/// Path of the `mock-host` binary (see [`conformance_bin`] for why it is
+/// located rather than built here).
+pub fn mock_host_bin() -> PathBuf {
+    workspace_bin("mock-host", &["mock-host/src", "mock-host/Cargo.toml"])
+}
+
+/// `target/<profile>/<name>`, checked to be newer than every file under
+/// `sources` (paths relative to the workspace root).
+fn workspace_bin(name: &str, sources: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/<profile>/conformance
+    // target/<profile>/deps/<test> → target/<profile>/<name>
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let bin = profile_dir.join("conformance");
+    let bin = profile_dir.join(name);
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "-q", "-p", "conformance", "--bin", "conformance"]);
-    if release {
-        build.arg("--release");
-    }
-    // Always build: cargo is a no-op when the binary is current, and a stale
-    // binary would test old code.
-    let status = build.status().expect("running cargo build");
-    assert!(status.success(), "cargo build -p conformance failed");
-    assert!(bin.exists(), "{} missing after build", bin.display());
+    let build = format!(
+        "cargo build -p {name} --bin {name}{}",
+        if release { " --release" } else { "" }
+    );
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} does not exist; build it first with `{build}` (cargo test --workspace does)",
+                bin.display()
+            )
+        });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let newer: Vec<PathBuf> = sources
+        .iter()
+        .flat_map(|s| files_newer_than(&root.join(s), built))
+        .collect();
+    assert!(
+        newer.is_empty(),
+        "{} is older than its sources ({}); rebuild it with `{build}` (cargo test --workspace does)",
+        bin.display(),
+        newer
+            .iter()
+            .take(3)
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     bin
 }
 
-/// Path of the `mock-host` binary, built on demand with the same profile as
-/// the test binary (like [`conformance_bin`]).
-pub fn mock_host_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let bin = profile_dir.join("mock-host");
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build.args(["build", "-q", "-p", "mock-host", "--bin", "mock-host"]);
-    if release {
-        build.arg("--release");
+/// Files at or below `path` modified after `time`.
+fn files_newer_than(path: &Path, time: std::time::SystemTime) -> Vec<PathBuf> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Vec::new();
+    };
+    if meta.is_file() {
+        return match meta.modified() {
+            Ok(m) if m > time => vec![path.to_path_buf()],
+            _ => Vec::new(),
+        };
     }
-    let status = build.status().expect("running cargo build");
-    assert!(status.success(), "cargo build -p mock-host failed");
-    assert!(bin.exists(), "{} missing after build", bin.display());
-    bin
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .flat_map(|e| files_newer_than(&e.path(), time))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The mock host's defects as `mock-host --list-defects` prints them:
@@ -93,33 +140,9 @@ pub fn run_conformance(args: &[&str]) -> Output {
 /// PIDs whose environment or command line mentions a conformance run
 /// directory.
 pub fn processes_of_runs() -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() {
-            continue;
-        }
-        // Hosts and agent adapters carry HOME=<run dir>/… in their
-        // environment; plugin workers run <run dir>/plugins/…/worker.js.
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if String::from_utf8_lossy(&environ).contains("/conformance-run-")
-            || cmdline.contains("/conformance-run-")
-        {
-            found.push((pid, cmdline));
-        }
-    }
-    found
+    // Hosts and agent adapters carry HOME=<run dir>/… in their environment;
+    // plugin workers run <run dir>/plugins/…/worker.js.
+    conformance::process::table::mentioning("/conformance-run-")
 }
 
 /// An admin URL for the machine's PostgreSQL, if one answers: `DATABASE_URL`,
@@ -195,4 +218,23 @@ pub fn host_temp_dirs() -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_files_changed_after_the_build_count_as_newer() {
+        let dir = std::env::temp_dir().join(format!("e2e-newer-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("old"), "x").unwrap();
+        let built = std::time::SystemTime::now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.join("sub").join("new"), "y").unwrap();
+        let newer = files_newer_than(&dir, built);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(newer, vec![dir.join("sub").join("new")]);
+        assert!(files_newer_than(Path::new("/nonexistent-e2e"), built).is_empty());
+    }
 }

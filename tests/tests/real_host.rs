@@ -11,7 +11,11 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use conformance::wait::{poll_until_blocking, Interval, Probe};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 use e2e_tests::{
     admin_database_url, checks_with_status, conformance_bin, host_temp_dirs, json_report,
@@ -28,13 +32,21 @@ fn assert_clean(
     dirs_before: &[String],
 ) {
     // Give SIGKILLed processes a moment to be reaped by init.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut left = new_processes_of_runs(before);
-    while !left.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-        left = new_processes_of_runs(before);
+    let gone = poll_until_blocking(
+        Duration::from_secs(5),
+        Interval::fixed(Duration::from_millis(200)),
+        || {
+            let left = new_processes_of_runs(before);
+            if left.is_empty() {
+                Probe::Done(())
+            } else {
+                Probe::NotYet(left)
+            }
+        },
+    );
+    if let Err(t) = gone {
+        panic!("processes left behind: {:?}", t.last);
     }
-    assert!(left.is_empty(), "processes left behind: {left:?}");
     assert_eq!(
         run_databases(admin),
         dbs_before,
@@ -209,15 +221,32 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
         let line = line.unwrap();
         seen.push(line.clone());
         if !interrupted && line.contains("] running ") {
-            // Let some checks start, so agents and plugin workers are busy.
-            std::thread::sleep(Duration::from_millis(700));
-            let during = new_processes_of_runs(&before);
+            // Checks are starting: wait until the run's plugin worker is up
+            // (a condition, not a guessed pause), so the teardown has live
+            // descendants of the host to stop.
+            let during = poll_until_blocking(
+                Duration::from_secs(30),
+                Interval::fixed(Duration::from_millis(50)),
+                || {
+                    let live = new_processes_of_runs(&before);
+                    if live.iter().any(|(_, cmd)| cmd.contains("/plugins/")) {
+                        Probe::Done(live)
+                    } else {
+                        Probe::NotYet(live)
+                    }
+                },
+            );
+            let during = during.unwrap_or_else(|t| {
+                panic!(
+                    "no plugin worker of the run appeared within 30 s; live: {:?}",
+                    t.last
+                )
+            });
             assert!(
                 !during.is_empty(),
                 "the run should have live processes to stop"
             );
-            // SAFETY: signalling our own child by PID.
-            unsafe { libc_kill(child.id() as i32, 2) };
+            kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("sending SIGINT");
             interrupted = true;
         }
     }
@@ -229,11 +258,6 @@ fn ctrl_c_mid_run_leaves_nothing_behind() {
     );
     assert_eq!(status.code(), Some(130), "stderr:\n{}", seen.join("\n"));
     assert_clean(&before, &admin, &dbs_before, &dirs_before);
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 fn tempfile_dir(name: &str) -> std::path::PathBuf {

@@ -85,14 +85,8 @@ fn parse_version_output(text: &str) -> Option<String> {
 }
 
 /// Numeric sort key of a version like `15.18` or `17beta1`.
-fn version_key(version: &str) -> Vec<u64> {
-    version
-        .split('.')
-        .map(|part| {
-            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().unwrap_or(0)
-        })
-        .collect()
+fn version_key(version: &str) -> Option<crate::version::Version> {
+    crate::version::parse_loose(version)
 }
 
 impl EphemeralCluster {
@@ -102,8 +96,7 @@ impl EphemeralCluster {
         binaries: &Binaries,
         progress: &Progress,
     ) -> Result<EphemeralCluster> {
-        // SAFETY: geteuid has no preconditions.
-        let as_postgres = unsafe { libc::geteuid() } == 0;
+        let as_postgres = nix::unistd::geteuid().is_root();
         let dir = run_dir.join("postgres");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         let mut cluster = EphemeralCluster {
@@ -246,17 +239,14 @@ impl EphemeralCluster {
     /// Gives the directory to the `postgres` OS user, which initdb and the
     /// server run as when the suite is root.
     fn hand_to_postgres_user(&self) -> Result<()> {
-        let name = c"postgres";
-        // SAFETY: getpwnam takes a NUL-terminated string and returns NULL or
-        // a pointer to a static record, read at once below.
-        let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-        if pw.is_null() {
+        // getpwnam_r underneath (getpwnam's static record is not
+        // thread-safe); a lookup error counts as "no such user".
+        let Ok(Some(user)) = nix::unistd::User::from_name("postgres") else {
             return Err(Error::PostgresUnavailable(
                 "the suite runs as root, and PostgreSQL refuses root, but there is no 'postgres' OS user to run the local cluster as; create it (apt-get install postgresql does) or set DATABASE_URL".into(),
             ));
-        }
-        // SAFETY: pw is non-null and points at a valid passwd record.
-        let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+        };
+        let (uid, gid) = (user.uid.as_raw(), user.gid.as_raw());
         std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid))
             .map_err(|e| Error::io("handing to the postgres user", &self.dir, e))
     }

@@ -24,8 +24,8 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::{run_property, CaseFailure, Property, PropertyConfig, PropertyEnv};
-use crate::check::{CheckResult, Status};
+use super::{run_property_with, CaseFailure, Property, PropertyConfig, PropertyEnv};
+use crate::check::{CheckResult, Failure, Status};
 use crate::client::{Call, Credentials};
 use crate::db::HostDb;
 
@@ -40,6 +40,33 @@ pub struct ScopingCase {
     pub target_agent: bool,
     /// Also try to wake B's issue (POST only).
     pub wakeup: bool,
+}
+
+impl ScopingCase {
+    /// The whole domain, 12 cases (`wakeup` only with `post`): each runs
+    /// once as a fixed case before the random draws, so no seed can miss
+    /// one.
+    pub fn all() -> Vec<ScopingCase> {
+        let mut all = Vec::new();
+        for agent_caller in [false, true] {
+            for post in [false, true] {
+                for target_agent in [false, true] {
+                    for wakeup in [false, true] {
+                        if wakeup && !post {
+                            continue;
+                        }
+                        all.push(ScopingCase {
+                            agent_caller,
+                            post,
+                            target_agent,
+                            wakeup,
+                        });
+                    }
+                }
+            }
+        }
+        all
+    }
 }
 
 fn cases() -> impl Strategy<Value = ScopingCase> {
@@ -160,9 +187,49 @@ impl Property for ScopingProperty {
                 "needs the host's database and the scope-probe plugin",
             );
         };
+        // Company B is the property's own, created here: a scenario working
+        // in the world's company b at the same time would change the rows
+        // the property compares before and after each request.
+        let target = env.handle.block_on(async {
+            let nonce = &uuid::Uuid::new_v4().simple().to_string()[..8];
+            let world = &env.world;
+            let company = world
+                .create_company(
+                    &env.client,
+                    "scoping",
+                    &format!("Conformance Scoping {nonce}"),
+                )
+                .await?;
+            let agent = world
+                .create_agent_in(&env.client, &company, &format!("Scoping B1 {nonce}"))
+                .await?;
+            Ok::<_, crate::Error>((company, agent))
+        });
+        let (company_b, agent_b) = match target {
+            Ok(target) => target,
+            Err(e) => {
+                let mut result = super::skipped(self, env, config, "");
+                result.status = Status::Failed;
+                result.reason = None;
+                result.failure = Some(Failure {
+                    step: "set-up".into(),
+                    message: format!("creating the property's own company B failed: {e}"),
+                    expected: None,
+                    actual: None,
+                    exchange: None,
+                });
+                return result;
+            }
+        };
         let evidence: Mutex<Option<String>> = Mutex::new(None);
-        let mut result = run_property(self, env, config, cases(), |case| {
-            env.handle.block_on(async {
+        let mut result = run_property_with(
+            self,
+            env,
+            config,
+            &ScopingCase::all(),
+            cases(),
+            |case| {
+                env.handle.block_on(async {
                 let client = &env.client;
                 let world = &env.world;
                 let nonce = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -172,15 +239,12 @@ impl Property for ScopingProperty {
                     .await
                     .map_err(|e| fail(format!("world: {e}")))?;
                 let target = world
-                    .create_issue(client, "b", &format!("scoping target {nonce}"), "todo", None, false)
+                    .create_issue_in(client, &company_b, &format!("scoping target {nonce}"), "todo", None, false)
                     .await
                     .map_err(|e| fail(format!("world: {e}")))?;
-                let company_b = world.company("b").map(|c| c.id.clone()).unwrap_or_default();
+                let company_b = company_b.id.clone();
                 let company_a = world.company("a").map(|c| c.id.clone()).unwrap_or_default();
-                let target_agent = match case.target_agent {
-                    true => Some(world.agent("b1").map(|a| a.id.clone()).unwrap_or_default()),
-                    false => None,
-                };
+                let target_agent = case.target_agent.then(|| agent_b.id.clone());
                 let before = snapshot(&db, &company_b, &target.id).await.map_err(fail)?;
                 let caller = if case.agent_caller {
                     Credentials {
@@ -257,7 +321,8 @@ impl Property for ScopingProperty {
                 }
                 Ok(())
             })
-        });
+            },
+        );
         if result.status == Status::Passed {
             result.reason = evidence.into_inner().ok().flatten();
         }
@@ -268,6 +333,22 @@ impl Property for ScopingProperty {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fixed_cases_are_the_whole_domain() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let all = ScopingCase::all();
+        assert_eq!(all.len(), 12);
+        let distinct: std::collections::BTreeSet<String> =
+            all.iter().map(|c| format!("{c:?}")).collect();
+        assert_eq!(distinct.len(), 12);
+        let mut runner = TestRunner::deterministic();
+        for _ in 0..500 {
+            let drawn = cases().new_tree(&mut runner).unwrap().current();
+            assert!(all.contains(&drawn), "{drawn:?} is outside the fixed cases");
+        }
+    }
 
     #[test]
     fn rules_follow_the_observed_table() {

@@ -30,6 +30,7 @@ use super::{DeploymentMode, HostInfo, HostTarget, Relaunch, RunningHost, StartCo
 use crate::error::{Error, Result};
 use crate::health;
 use crate::process::{free_port, port_in_use, strip_ansi, HostProcess};
+use crate::version;
 
 /// The npm package of the real host.
 const PACKAGE: &str = "paperclipai";
@@ -87,12 +88,7 @@ fn server_package_dir(install_dir: &Path) -> PathBuf {
 /// True for `2026.707.0`-like versions; anything else (a dist-tag such as
 /// `latest`) has to be resolved with the registry first.
 fn is_exact_version(v: &str) -> bool {
-    let core = v.split('-').next().unwrap_or("");
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    version::parse_exact(v).is_some()
 }
 
 fn not_published(version: &str) -> Error {
@@ -102,13 +98,8 @@ fn not_published(version: &str) -> Error {
 }
 
 /// Numeric comparison of dotted versions (pre-release tags ignored).
-fn version_key(v: &str) -> Vec<u64> {
-    v.split('-')
-        .next()
-        .unwrap_or("")
-        .split('.')
-        .map(|p| p.parse().unwrap_or(0))
-        .collect()
+fn version_key(v: &str) -> Option<version::Version> {
+    version::parse_loose(v)
 }
 
 /// `engines.node` of an install, from `paperclipai`'s package.json, else
