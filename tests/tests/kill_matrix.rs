@@ -48,6 +48,24 @@ struct Row {
     must_catch: &'static [&'static str],
     /// The rule the defect breaks, where it comes from.
     rule: &'static str,
+    /// Run as an upgrade (`--upgrade-from mock --only upgrade`): the older
+    /// host is a clean mock, the defective one opens its database.
+    upgrade: bool,
+}
+
+/// A defect the upgrade checks must catch.
+const fn upgrade_row(
+    defect: &'static str,
+    must_catch: &'static [&'static str],
+    rule: &'static str,
+) -> Row {
+    Row {
+        defect,
+        mode: LOCAL,
+        must_catch,
+        rule,
+        upgrade: true,
+    }
 }
 
 const fn row(
@@ -61,6 +79,7 @@ const fn row(
         mode,
         must_catch,
         rule,
+        upgrade: false,
     }
 }
 
@@ -175,6 +194,23 @@ const MATRIX: &[Row] = &[
         "contract-db-worker.md A3 (failure recorder); docs/findings.md F6",
     ),
     // Host services.
+    // Upgrades: a clean older mock, then the defective one on its database.
+    upgrade_row(
+        "reapply-migrations",
+        &["upgrade.new-migration-once"],
+        "contract-db-worker.md A3 (applied once, also across an upgrade)",
+    ),
+    upgrade_row(
+        "ledger-retimed",
+        &["upgrade.plugin-ledger-kept"],
+        "contract-db-worker.md A3 (the ledger keeps each row's applied time)",
+    ),
+    row(
+        "ledger-retimed",
+        LOCAL,
+        &["restart.plugin-state-kept"],
+        "contract-db-worker.md A3; real-host.md §9 (a restart keeps the ledger)",
+    ),
     row(
         "execute-public-allowed",
         LOCAL,
@@ -194,6 +230,8 @@ struct Job {
     /// `None`: the mock without a defect.
     defect: Option<&'static str>,
     mode: &'static str,
+    /// An upgrade run of the upgrade checks only.
+    upgrade: bool,
 }
 
 /// What a run ended with.
@@ -212,7 +250,7 @@ fn run(job: &Job, admin: &str) -> Outcome {
         None => "mock".to_string(),
     };
     let started = Instant::now();
-    let output: Output = run_conformance(&[
+    let mut args = vec![
         "run",
         "--host",
         &host,
@@ -227,7 +265,11 @@ fn run(job: &Job, admin: &str) -> Outcome {
         "--database-url",
         admin,
         "-q",
-    ]);
+    ];
+    if job.upgrade {
+        args.extend(["--upgrade-from", "mock", "--only", "upgrade"]);
+    }
+    let output: Output = run_conformance(&args);
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let report: Option<serde_json::Value> = serde_json::from_slice(&output.stdout).ok();
@@ -260,8 +302,9 @@ fn run_all(jobs: &[Job], admin: &str) -> Vec<Outcome> {
                 let outcome = run(&jobs[i], admin);
                 let label = jobs[i].defect.unwrap_or("no defect");
                 eprintln!(
-                    "kill matrix: {label} ({}) → exit {:?}, failed {:?} ({:.0} s)",
+                    "kill matrix: {label} ({}{}) → exit {:?}, failed {:?} ({:.0} s)",
                     jobs[i].mode,
+                    if jobs[i].upgrade { ", upgrade" } else { "" },
                     outcome.code,
                     outcome.failed,
                     outcome.took.as_secs_f64()
@@ -341,7 +384,8 @@ fn document(defects: &[(String, String)], caught: &[(&Row, String)]) -> String {
          against it: `conformance run --host mock:defect=NAME --mode MODE --seed {SEED} --cases {CASES}`.\n\
          The run must exit 1 with the checks in *must catch* among the failed ones; *caught by* lists every\n\
          check that failed in the run that wrote this file. Without a defect every check passes, in both\n\
-         modes. Each defect is one commented branch in `mock-host/src` (search for `Defect <name>`).\n\n"
+         modes and in an upgrade (`--upgrade-from mock`). Upgrade rows start a clean mock first and the\n\
+         defective one on its database. Each defect is one commented branch in `mock-host/src` (search for `Defect <name>`).\n\n"
     ));
     out.push_str("| defect | mode | what the host does wrong | caught by | must catch | rule |\n");
     out.push_str("|---|---|---|---|---|---|\n");
@@ -352,10 +396,15 @@ fn document(defects: &[(String, String)], caught: &[(&Row, String)]) -> String {
             .map(|(_, d)| d.as_str())
             .unwrap_or_default();
         let must: Vec<String> = row.must_catch.iter().map(|c| c.to_string()).collect();
+        let mode = if row.upgrade {
+            format!("{} (`--upgrade-from mock --only upgrade`)", row.mode)
+        } else {
+            row.mode.to_string()
+        };
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} |\n",
             row.defect,
-            row.mode,
+            mode,
             cell(description),
             cell(how),
             list(&must),
@@ -397,23 +446,33 @@ fn every_defect_of_the_mock_host_is_caught_by_a_named_check() {
         Job {
             defect: None,
             mode: LOCAL,
+            upgrade: false,
         },
         Job {
             defect: None,
             mode: AUTH,
+            upgrade: false,
+        },
+        Job {
+            defect: None,
+            mode: LOCAL,
+            upgrade: true,
         },
     ];
+    const CLEAN_RUNS: usize = 3;
     jobs.extend(MATRIX.iter().map(|r| Job {
         defect: Some(r.defect),
         mode: r.mode,
+        upgrade: r.upgrade,
     }));
     let outcomes = run_all(&jobs, &admin);
 
-    for (job, outcome) in jobs.iter().zip(&outcomes).take(2) {
+    for (job, outcome) in jobs.iter().zip(&outcomes).take(CLEAN_RUNS) {
         if outcome.code != Some(0) || !outcome.failed.is_empty() || outcome.checks == 0 {
             problems.push(format!(
-                "no defect ({}): expected exit 0 with every check passing, got exit {:?}, failed {:?}: {}",
+                "no defect ({}{}): expected exit 0 with every check passing, got exit {:?}, failed {:?}: {}",
                 job.mode,
+                if job.upgrade { ", upgrade" } else { "" },
                 outcome.code,
                 outcome.failed,
                 last_line(&outcome.stderr)
@@ -421,7 +480,7 @@ fn every_defect_of_the_mock_host_is_caught_by_a_named_check() {
         }
     }
     let mut caught = Vec::new();
-    for (row, outcome) in MATRIX.iter().zip(&outcomes[2..]) {
+    for (row, outcome) in MATRIX.iter().zip(&outcomes[CLEAN_RUNS..]) {
         match judge(row, outcome) {
             Ok(how) => caught.push((row, how)),
             Err(problem) => {
