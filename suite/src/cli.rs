@@ -131,6 +131,7 @@ pub struct RunArgs {
     /// Start this older host first on the run's database (world, plugins,
     /// plugin data), then upgrade to --host on the same database: a version
     /// (`2026.707.0`, for `--host paperclip@…`) or `mock` (for `--host mock…`).
+    /// A comma-separated chain (`2026.707.0,2026.722.0`) starts each in turn.
     #[arg(long, value_name = "VERSION")]
     pub upgrade_from: Option<String>,
 

@@ -111,8 +111,14 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     let upgrade_from = args
         .upgrade_from
         .as_deref()
-        .map(|from| upgrade_source(&host, from))
-        .transpose()?;
+        .map(|chain| {
+            chain
+                .split(',')
+                .map(|from| upgrade_source(&host, from.trim()))
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
     if let Some(from) = &args.upgrade_from {
         repro.push_str(&format!(" --upgrade-from {from}"));
     }

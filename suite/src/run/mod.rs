@@ -63,9 +63,10 @@ pub struct RunOptions {
     pub seed: u64,
     /// Baseline of expected failures; `None` looks for the host's default.
     pub baseline: Option<PathBuf>,
-    /// Start this older host on the run's database first, then upgrade to
-    /// the host under test (`--upgrade-from`).
-    pub upgrade_from: Option<HostSpec>,
+    /// Start these older hosts on the run's database first, oldest first,
+    /// then upgrade to the host under test (`--upgrade-from A[,B…]`): the
+    /// first builds the data, each later one opens and migrates it.
+    pub upgrade_from: Vec<HostSpec>,
 }
 
 /// The resources of one run.
@@ -110,7 +111,7 @@ impl Session {
         let catalog = Catalog::load(&self.options.scenarios_dir)?;
         let known_ids = catalog.ids();
         let mut selected = catalog.select(&self.options.only)?;
-        if self.options.upgrade_from.is_none() {
+        if self.options.upgrade_from.is_empty() {
             if selected.len() == selected.upgrades.len() {
                 return Err(Error::Usage(
                     "the upgrade checks run only with --upgrade-from VERSION".into(),
@@ -125,7 +126,8 @@ impl Session {
 
         let database_url = self.provision(target.as_ref(), progress).await?;
         let mut results = Vec::new();
-        let (stage, plugins) = match self.options.upgrade_from.clone() {
+        let chain = self.options.upgrade_from.clone();
+        let (stage, plugins) = match chain.split_first() {
             None => {
                 self.start_host(target.as_ref(), database_url, progress)
                     .await?;
@@ -133,9 +135,10 @@ impl Session {
                 let plugins = self.plugins(&stage, progress).await?;
                 (stage, plugins)
             }
-            Some(older) => {
+            Some((oldest, later)) => {
                 self.upgrade(
-                    &older,
+                    oldest,
+                    later,
                     target.as_ref(),
                     database_url,
                     &selected,
@@ -168,9 +171,11 @@ impl Session {
     /// data; then the host under test on the same database, and the upgrade
     /// checks (alone, before anything else talks to it). The world and the
     /// plugins carry over: every later check runs on the upgraded data.
+    #[allow(clippy::too_many_arguments)] // one call site; each is a distinct input of the phase
     async fn upgrade(
         &mut self,
         older: &HostSpec,
+        chain: &[HostSpec],
         target: &dyn HostTarget,
         database_url: Option<String>,
         selected: &Catalog,
@@ -216,16 +221,30 @@ impl Session {
                 "preparing the upgrade on the older host failed: {e}"
             ))
         })?;
-        progress.step("upgrade: stopping the older host");
-        if let Some(host) = self.host.take() {
-            host.stop().await?;
-        }
-        // Both hosts log to host/server.log, and a start reads the listen
-        // line from it: keep the older host's log beside it, not in the way.
-        let log = old_stage.run_path.join("host").join("server.log");
-        if log.exists() {
-            let kept = log.with_file_name("server-before-upgrade.log");
-            std::fs::rename(&log, &kept).map_err(|e| Error::io("renaming", &log, e))?;
+        self.stop_older_host(0, progress).await?;
+        // The hosts between the oldest and the one under test each open the
+        // database, migrate it and re-activate the plugins, then stop.
+        for (step, between) in chain.iter().enumerate() {
+            let between = target_for(between, None);
+            progress.step(format!("upgrade: starting {}", between.label()));
+            self.start_host(between.as_ref(), database_url.clone(), progress)
+                .await?;
+            let host = self.host()?;
+            let client = HostClient::new(&host.base_url, self.options.request_timeout)?;
+            if !crate::upgrade::until_plugin_ready(
+                &client,
+                &old_stage.world.board,
+                &plugins.smoke.key,
+                Duration::from_secs(60),
+            )
+            .await
+            {
+                return Err(Error::HostStart(format!(
+                    "{} did not bring the smoke plugin back to ready within 60 s",
+                    between.label()
+                )));
+            }
+            self.stop_older_host(step + 1, progress).await?;
         }
         self.start_host(target, database_url, progress).await?;
         let host = self.host()?;
@@ -251,6 +270,21 @@ impl Session {
             .await,
         );
         Ok((stage, Plugins::Installed(plugins)))
+    }
+
+    /// Stops the host of upgrade step `step` and keeps its log: every host
+    /// logs to host/server.log, and a start reads the listen line from it.
+    async fn stop_older_host(&mut self, step: usize, progress: &Progress) -> Result<()> {
+        progress.step("upgrade: stopping the older host");
+        if let Some(host) = self.host.take() {
+            host.stop().await?;
+        }
+        let log = self.run_path().join("host").join("server.log");
+        if log.exists() {
+            let kept = log.with_file_name(format!("server-upgrade-step-{step}.log"));
+            std::fs::rename(&log, &kept).map_err(|e| Error::io("renaming", &log, e))?;
+        }
+        Ok(())
     }
 
     /// Phase 1: the run directory, and Postgres with the run's database

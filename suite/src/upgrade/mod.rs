@@ -328,14 +328,31 @@ fn plugins_ready(before: &Snapshot, after: &Snapshot) -> Result<(), Failure> {
             now,
         ));
     }
-    let namespaces =
-        snapshot::restricted_to(&before.namespaces, &after.namespaces, "namespace_name");
-    if namespaces != before.namespaces {
+    // The namespaces of those plugins (the failed plugin's namespace is
+    // upgrade.failed-migration-kept's to judge).
+    let ready_ids: Vec<&Value> = ready
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| &p["id"])
+        .collect();
+    let of_ready = |rows: &Value| -> Value {
+        json!(rows
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| ready_ids.contains(&&n["plugin_id"]))
+            .cloned()
+            .collect::<Vec<_>>())
+    };
+    let was = of_ready(&before.namespaces);
+    let now = of_ready(&after.namespaces);
+    if now != was {
         return Err(differ(
             "namespaces after the upgrade",
-            "a plugin namespace changed",
-            before.namespaces.clone(),
-            namespaces,
+            "the namespace of a ready plugin changed",
+            was,
+            now,
         ));
     }
     Ok(())
@@ -411,13 +428,23 @@ async fn new_migration(
     // Twice: the first re-activation applies 002, the second applies nothing.
     for round in ["first", "second"] {
         for action in ["disable", "enable"] {
-            let x = client
-                .send(
-                    &Call::new("POST", format!("/api/plugins/{key}/{action}"))
-                        .as_(&world.board)
-                        .json(json!({})),
-                )
-                .await;
+            let call = Call::new("POST", format!("/api/plugins/{key}/{action}"))
+                .as_(&world.board)
+                .json(json!({}));
+            // 2026.916.1 stops a disabled plugin's worker after answering and
+            // refuses an enable until it is gone ("Worker already registered"):
+            // wait for that, as a person would, rather than call it a failure.
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            let mut x = client.send(&call).await;
+            while action == "enable"
+                && std::time::Instant::now() < deadline
+                && x.response.as_ref().is_some_and(|r| {
+                    r.status == 400 && r.body.to_string().contains("Worker already registered")
+                })
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                x = client.send(&call).await;
+            }
             let status = x.response.as_ref().map(|r| r.status);
             if status != Some(200) {
                 return Err(Failure {
@@ -455,12 +482,25 @@ async fn new_migration(
 
 fn failed_kept(before: &Snapshot, after: &Snapshot, failing_key: &str) -> Result<(), Failure> {
     let pick = |s: &Snapshot| -> Value {
-        json!({
-            "plugin": s.plugins.as_array().into_iter().flatten()
-                .filter(|p| p["plugin_key"] == failing_key).cloned().collect::<Vec<_>>(),
-            "ledger": s.ledger.as_array().into_iter().flatten()
-                .filter(|p| p["plugin_key"] == failing_key).cloned().collect::<Vec<_>>(),
-        })
+        let of_key = |rows: &Value| -> Vec<Value> {
+            rows.as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["plugin_key"] == failing_key)
+                .cloned()
+                .collect()
+        };
+        let plugin = of_key(&s.plugins);
+        let ids: Vec<&Value> = plugin.iter().map(|p| &p["id"]).collect();
+        let namespace: Vec<Value> = s
+            .namespaces
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| ids.contains(&&n["plugin_id"]))
+            .cloned()
+            .collect();
+        json!({ "plugin": plugin, "namespace": namespace, "ledger": of_key(&s.ledger) })
     };
     let was = pick(before);
     let now = pick(after);
@@ -489,7 +529,7 @@ fn failed_kept(before: &Snapshot, after: &Snapshot, failing_key: &str) -> Result
 /// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
 /// the background after they are healthy); gives up quietly after
 /// `timeout`, since the checks then report what they see.
-async fn until_plugin_ready(
+pub async fn until_plugin_ready(
     client: &HostClient,
     board: &Credentials,
     key: &str,
