@@ -157,6 +157,21 @@ fn upgrade_2026_707_0_to_2026_916_1_passes_every_check() {
     );
 }
 
+/// The whole published chain on one database, each version opening what the
+/// one before left: `cargo test -p e2e-tests --test real_host -- --ignored
+/// upgrade_chain`. Its result is recorded in docs/findings.md (F21). Not in
+/// CI: five more installs and seven host starts.
+#[test]
+#[ignore]
+fn upgrade_chain_from_2026_707_0_to_2026_916_1() {
+    let chain = "2026.707.0,2026.722.0,2026.817.0,2026.824.0,2026.824.1,2026.831.1";
+    let report = run_with(
+        "2026.916.1",
+        &["--upgrade-from", chain, "--only", "upgrade"],
+    );
+    assert_eq!(report["checks"].as_array().unwrap().len(), 6);
+}
+
 /// A scenario that expects what the host does not do fails the run with exit
 /// code 1 and an explained failure, and the teardown still leaves nothing.
 #[test]
