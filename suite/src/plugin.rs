@@ -7,7 +7,6 @@
 //! (key, row id, namespace) come from the host's install answer.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -15,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::client::{Call, Credentials, HostClient};
 use crate::error::{Error, Result};
 use crate::scenario::vars::Vars;
+use crate::target::npm::Npm;
 
 /// The SDK package plugins are written against.
 pub const SDK_PACKAGE: &str = "@paperclipai/plugin-sdk";
@@ -102,52 +102,19 @@ pub async fn prepare(
     })
 }
 
+/// Installs the plugin copy's dependencies with the same npm the hosts are
+/// installed with, running on the host's node (node 24 for newer hosts).
 async fn npm_install(dir: &Path, node_bin: Option<&Path>) -> Result<()> {
-    let npm = std::env::var("CONFORMANCE_NPM").unwrap_or_else(|_| "npm".into());
-    let mut cmd = tokio::process::Command::new(&npm);
-    cmd.args([
-        "install",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        "--omit=dev",
-        "--no-package-lock",
-    ])
-    .current_dir(dir)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .kill_on_drop(true);
-    if let Some(node) = node_bin.and_then(Path::parent) {
-        // npm must run on the same node as the host (node 24 for newer hosts).
-        let path = std::env::var("PATH").unwrap_or_default();
-        cmd.env("PATH", format!("{}:{path}", node.display()));
+    let mut npm = Npm::locate()?;
+    if let Some(node_dir) = node_bin.and_then(Path::parent) {
+        npm = npm.with_node_dir(node_dir);
     }
-    let output = cmd.output().await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::Npm(format!(
-                "npm was not found ('{npm}'); install Node.js and npm (Debian: apt-get install nodejs npm) and run again"
-            ))
-        } else {
-            Error::Npm(format!("running npm install in {} failed: {e}", dir.display()))
-        }
-    })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.contains("Unknown user config"))
-            .rev()
-            .take(6)
-            .collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(Error::Npm(format!(
-            "npm install for the plugin in {} failed: {}; check that the SDK version exists (npm view {SDK_PACKAGE} versions) or pass --sdk-version",
-            dir.display(),
-            tail.join(" | ")
-        )));
-    }
-    Ok(())
+    npm.install_dependencies(dir).await.map_err(|e| match e {
+        Error::Npm(message) => Error::Npm(format!(
+            "{message}; check that the SDK version exists (npm view {SDK_PACKAGE} versions) or pass --sdk-version"
+        )),
+        other => other,
+    })
 }
 
 /// Copies a directory tree, skipping `node_modules` and lock files.

@@ -171,6 +171,37 @@ impl Npm {
         )))
     }
 
+    /// `npm install` of the dependencies of the package in `dir` (a plugin
+    /// copy): production dependencies only, no lockfile written. Returns
+    /// npm's combined output, or an error with its last lines.
+    pub async fn install_dependencies(&self, dir: &Path) -> Result<()> {
+        let out = self
+            .command()
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--omit=dev",
+                "--no-package-lock",
+            ])
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(|e| self.spawn_error(e))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Err(Error::Npm(format!(
+            "npm install in {} failed: {}",
+            dir.display(),
+            npm_error_tail(&stderr, 6)
+        )))
+    }
+
     fn spawn_error(&self, e: std::io::Error) -> Error {
         Error::Npm(format!(
             "running npm ('{}') failed: {e}; install Node.js and npm (Debian: apt-get install nodejs npm) and run again",
