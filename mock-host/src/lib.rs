@@ -17,6 +17,7 @@
 //! Database access uses tokio-postgres with a deadpool pool; see [`db`] for
 //! why that was preferred over sqlx.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -30,7 +31,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Defect, Defects, DeploymentMode, DEFECTS};
+pub use config::{defect_names, Config, Defect, Defects, DeploymentMode};
 pub use error::{Error, Result};
 
 use http::state::Host;
