@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod host;
 pub mod http;
 pub mod plugin;
 pub mod services;
@@ -34,7 +35,7 @@ use tokio::task::JoinHandle;
 pub use config::{defect_names, Config, Defect, Defects, DeploymentMode};
 pub use error::{Error, Result};
 
-use http::state::Host;
+use host::Host;
 
 /// A running host.
 pub struct HostHandle {

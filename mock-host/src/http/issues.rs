@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::db::rows;
 use crate::error::{json_response, Error, Result};
+use crate::host::AppState;
 use crate::http::actor::Actor;
 use crate::http::authz;
-use crate::http::core::{accessible_company, agent_company, parse_uuid};
+use crate::http::ids::{accessible_company, parse_uuid};
 use crate::http::pipeline::JsonBody;
-use crate::http::state::AppState;
 use crate::services::activity::{self, Activity};
+use crate::services::agents;
 use crate::services::heartbeat::{self, Wakeup};
 use crate::services::issues::{self, NewIssue, PRIORITIES, STATUSES};
 
@@ -215,7 +216,7 @@ pub async fn checkout(
         }
         _ => None,
     };
-    let target_company = agent_company(&**client, agent_id).await?;
+    let target_company = agents::company_of(&**client, agent_id).await?;
     if target_company != issue.company_id {
         return Err(Error::unprocessable(
             "Agent must belong to the issue's company",
@@ -313,7 +314,7 @@ async fn invoke_common(
 ) -> Result<Response> {
     let agent_id = parse_uuid(agent, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agent_company(&**client, agent_id).await?;
+    let company = agents::company_of(&**client, agent_id).await?;
     authz::assert_company_access(actor, company, method)?;
     if let Actor::Agent(a) = actor {
         if a.agent_id != agent_id {
