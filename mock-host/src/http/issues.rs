@@ -301,17 +301,27 @@ pub async fn checkout(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What an invoke or wakeup asks the agent to run for.
+struct WakeRequest {
+    source: String,
+    trigger: Option<String>,
+    reason: Option<String>,
+    payload: Value,
+}
+
 async fn invoke_common(
     state: &AppState,
     actor: &Actor,
     method: &Method,
     agent: &str,
-    source: String,
-    trigger: Option<String>,
-    reason: Option<String>,
-    payload: Value,
+    request: WakeRequest,
 ) -> Result<Response> {
+    let WakeRequest {
+        source,
+        trigger,
+        reason,
+        payload,
+    } = request;
     let agent_id = parse_uuid(agent, "Agent")?;
     let client = state.pool.get().await?;
     let company = agents::company_of(&**client, agent_id).await?;
@@ -373,10 +383,12 @@ pub async fn invoke(
         &actor,
         &method,
         &id,
-        "on_demand".into(),
-        Some("manual".into()),
-        None,
-        json!({}),
+        WakeRequest {
+            source: "on_demand".into(),
+            trigger: Some("manual".into()),
+            reason: None,
+            payload: json!({}),
+        },
     )
     .await
 }
@@ -398,10 +410,12 @@ pub async fn wakeup(
         &actor,
         &method,
         &id,
-        source,
-        Some(trigger),
-        reason,
-        payload,
+        WakeRequest {
+            source,
+            trigger: Some(trigger),
+            reason,
+            payload,
+        },
     )
     .await
 }
