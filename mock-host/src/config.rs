@@ -8,13 +8,16 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
-/// `PAPERCLIP_DEPLOYMENT_MODE` of the real host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `PAPERCLIP_DEPLOYMENT_MODE` of the real host. The CLI's `--mode` takes
+/// the same spellings (`clap::ValueEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DeploymentMode {
     /// No credentials = the implicit local board (instance admin).
     #[default]
+    #[value(name = "local_trusted")]
     LocalTrusted,
     /// No credentials = nobody; boards sign up and use sessions or board keys.
+    #[value(name = "authenticated")]
     Authenticated,
 }
 
@@ -50,9 +53,31 @@ impl fmt::Display for DeploymentMode {
 /// The suite uses them to prove that its checks catch a misbehaving host
 /// (`tests/tests/kill_matrix.rs`, `docs/kill-matrix.md`). Each one is a small
 /// branch at the place the rule is implemented, commented `Defect …`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// This enum is the only list: the CLI name is the kebab-case variant name
+/// (`strum`; names with a number spell it out with `serialize`),
+/// [`Defect::description`] is the one-line text `--list-defects` prints, and
+/// [`Defect::iter`] / [`defect_names`] enumerate them. A new variant without
+/// a description does not compile. The names are an interface (the suite's
+/// `--host mock:defect=NAME`, docs/kill-matrix.md): do not rename them.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Defect {
     /// Unknown scoped plugin routes answer 503 instead of 404.
+    #[strum(serialize = "unknown-route-503")]
     UnknownRoute503,
     /// The checkout policy is not enforced for agents (no 401/409).
     SkipCheckoutPolicy,
@@ -61,6 +86,7 @@ pub enum Defect {
     /// Agents of another company are let through on scoped routes.
     SkipCompanyAccess,
     /// Malformed JSON bodies answer 400 instead of the real host's 500.
+    #[strum(serialize = "malformed-json-400")]
     MalformedJson400,
     /// Scoped routes authenticate before the plugin and route lookups.
     AuthBeforeLookup,
@@ -90,123 +116,55 @@ pub enum Defect {
     NamespaceSlugHash,
 }
 
-/// Every defect with its CLI name and a one-line description.
-pub const DEFECTS: &[(Defect, &str, &str)] = &[
-    (
-        Defect::UnknownRoute503,
-        "unknown-route-503",
-        "unknown scoped plugin routes answer 503 instead of 404 \"Plugin API route not found\"",
-    ),
-    (
-        Defect::SkipCheckoutPolicy,
-        "skip-checkout-policy",
-        "scoped routes never enforce checkoutPolicy for agents (no 401/409)",
-    ),
-    (
-        Defect::ActivityActorSystem,
-        "activity-actor-system",
-        "plugin-origin activity rows are written with actor_type 'system' instead of 'plugin'",
-    ),
-    (
-        Defect::SkipCompanyAccess,
-        "skip-company-access",
-        "scoped routes skip the company access check (cross-company agents pass)",
-    ),
-    (
-        Defect::MalformedJson400,
-        "malformed-json-400",
-        "malformed JSON bodies answer 400 instead of 500 \"Internal server error\"",
-    ),
-    (
-        Defect::AuthBeforeLookup,
-        "auth-before-lookup",
-        "scoped routes check authentication before the plugin and route lookups (401 instead of 404)",
-    ),
-    (
-        Defect::NoStaleAdoption,
-        "no-stale-adoption",
-        "a live run of the assignee never takes over a checkout whose run ended (409 instead of adoption)",
-    ),
-    (
-        Defect::AnyRunAccepted,
-        "any-run-accepted",
-        "the checkout owner check accepts any run id of the assignee (no 409)",
-    ),
-    (
-        Defect::BogusBearerBoard,
-        "bogus-bearer-board",
-        "in authenticated mode an unknown bearer token is treated as the board instead of nobody",
-    ),
-    (
-        Defect::RevokedKeyAccepted,
-        "revoked-key-accepted",
-        "revoked agent API keys still authenticate as their agent",
-    ),
-    (
-        Defect::ActivityNoInitiator,
-        "activity-no-initiator",
-        "plugin-origin activity rows leave out the initiating actor (agent_id, run_id, details.initiating*)",
-    ),
-    (
-        Defect::ActivityActorKey,
-        "activity-actor-key",
-        "plugin-origin activity rows name the plugin key as actor_id instead of the plugin's row id",
-    ),
-    (
-        Defect::ReapplyMigrations,
-        "reapply-migrations",
-        "re-activation (enable, restart) applies already applied migrations again",
-    ),
-    (
-        Defect::IgnoreChecksum,
-        "ignore-checksum",
-        "an applied migration whose file changed is skipped instead of failing with a checksum mismatch",
-    ),
-    (
-        Defect::NoFailedLedgerRow,
-        "no-failed-ledger-row",
-        "a migration that fails on activation leaves no 'failed' row in plugin_migrations",
-    ),
-    (
-        Defect::ExecutePublicAllowed,
-        "execute-public-allowed",
-        "ctx.db.execute may write tables outside the plugin's namespace (public included)",
-    ),
-    (
-        Defect::CrossCompanyRead,
-        "cross-company-read",
-        "issues.get returns an issue of another company instead of null (issueOfB with companyId A)",
-    ),
-    (
-        Defect::NamespaceSlugHash,
-        "namespace-slug-hash",
-        "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
-    ),
-];
-
 impl Defect {
+    /// The CLI name (`--defect NAME`), e.g. `unknown-route-503`.
     pub fn name(self) -> &'static str {
-        DEFECTS
-            .iter()
-            .find(|(d, _, _)| *d == self)
-            .map(|(_, n, _)| *n)
-            .unwrap_or("unknown")
+        self.into()
+    }
+
+    /// The one-line description `--list-defects` prints after the name.
+    pub fn description(self) -> &'static str {
+        match self {
+            Defect::UnknownRoute503 => "unknown scoped plugin routes answer 503 instead of 404 \"Plugin API route not found\"",
+            Defect::SkipCheckoutPolicy => "scoped routes never enforce checkoutPolicy for agents (no 401/409)",
+            Defect::ActivityActorSystem => "plugin-origin activity rows are written with actor_type 'system' instead of 'plugin'",
+            Defect::SkipCompanyAccess => "scoped routes skip the company access check (cross-company agents pass)",
+            Defect::MalformedJson400 => "malformed JSON bodies answer 400 instead of 500 \"Internal server error\"",
+            Defect::AuthBeforeLookup => "scoped routes check authentication before the plugin and route lookups (401 instead of 404)",
+            Defect::NoStaleAdoption => "a live run of the assignee never takes over a checkout whose run ended (409 instead of adoption)",
+            Defect::AnyRunAccepted => "the checkout owner check accepts any run id of the assignee (no 409)",
+            Defect::BogusBearerBoard => "in authenticated mode an unknown bearer token is treated as the board instead of nobody",
+            Defect::RevokedKeyAccepted => "revoked agent API keys still authenticate as their agent",
+            Defect::ActivityNoInitiator => "plugin-origin activity rows leave out the initiating actor (agent_id, run_id, details.initiating*)",
+            Defect::ActivityActorKey => "plugin-origin activity rows name the plugin key as actor_id instead of the plugin's row id",
+            Defect::ReapplyMigrations => "re-activation (enable, restart) applies already applied migrations again",
+            Defect::IgnoreChecksum => "an applied migration whose file changed is skipped instead of failing with a checksum mismatch",
+            Defect::NoFailedLedgerRow => "a migration that fails on activation leaves no 'failed' row in plugin_migrations",
+            Defect::ExecutePublicAllowed => "ctx.db.execute may write tables outside the plugin's namespace (public included)",
+            Defect::CrossCompanyRead => "issues.get returns an issue of another company instead of null (issueOfB with companyId A)",
+            Defect::NamespaceSlugHash => "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
+        }
+    }
+
+    /// Every defect, in declaration order (the `--list-defects` order).
+    pub fn iter() -> impl Iterator<Item = Defect> {
+        <Defect as strum::IntoEnumIterator>::iter()
+    }
+
+    /// Parses a CLI name; unlike `str::parse`, the error says where the
+    /// names are listed.
+    pub fn parse(name: &str) -> Result<Self, Error> {
+        name.parse::<Defect>().map_err(|_| {
+            Error::Config(format!(
+                "unknown defect '{name}'; list them with --list-defects"
+            ))
+        })
     }
 }
 
-impl FromStr for Defect {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        DEFECTS
-            .iter()
-            .find(|(_, name, _)| *name == s)
-            .map(|(d, _, _)| *d)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "unknown defect '{s}'; list them with --list-defects"
-                ))
-            })
-    }
+/// The CLI name of every defect, in `--list-defects` order.
+pub fn defect_names() -> impl Iterator<Item = &'static str> {
+    Defect::iter().map(Defect::name)
 }
 
 /// The set of defects switched on for a host.
@@ -270,3 +228,45 @@ pub const MOCK_VERSION: &str = concat!("mock-", env!("CARGO_PKG_VERSION"));
 /// What the worker `initialize` reports as `instanceInfo.hostVersion`
 /// (the real server's default when it has no version to pass).
 pub const WORKER_HOST_VERSION: &str = "0.0.0";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names are an interface (suite, kill matrix): a rename or a
+    /// changed kebab-case rule must show up here.
+    #[test]
+    fn defect_names_are_stable_and_round_trip() {
+        let names: Vec<&str> = defect_names().collect();
+        assert_eq!(
+            names,
+            [
+                "unknown-route-503",
+                "skip-checkout-policy",
+                "activity-actor-system",
+                "skip-company-access",
+                "malformed-json-400",
+                "auth-before-lookup",
+                "no-stale-adoption",
+                "any-run-accepted",
+                "bogus-bearer-board",
+                "revoked-key-accepted",
+                "activity-no-initiator",
+                "activity-actor-key",
+                "reapply-migrations",
+                "ignore-checksum",
+                "no-failed-ledger-row",
+                "execute-public-allowed",
+                "cross-company-read",
+                "namespace-slug-hash",
+            ]
+        );
+        for d in Defect::iter() {
+            assert_eq!(Defect::parse(d.name()).unwrap(), d);
+            assert_eq!(d.to_string(), d.name());
+            assert!(!d.description().is_empty());
+        }
+        let err = Defect::parse("nope").unwrap_err().to_string();
+        assert!(err.contains("--list-defects"), "{err}");
+    }
+}

@@ -97,14 +97,6 @@ impl Error {
     pub fn message(&self) -> String {
         self.to_string()
     }
-
-    /// The Postgres SQLSTATE, if this is a database error.
-    pub fn sqlstate(&self) -> Option<&str> {
-        match self {
-            Error::Db(e) => e.code().map(|c| c.code()),
-            _ => None,
-        }
-    }
 }
 
 /// A JSON error body `{"error": message}` with a status.

@@ -17,9 +17,11 @@
 //! Database access uses tokio-postgres with a deadpool pool; see [`db`] for
 //! why that was preferred over sqlx.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod host;
 pub mod http;
 pub mod plugin;
 pub mod services;
@@ -30,10 +32,10 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Defect, Defects, DeploymentMode, DEFECTS};
+pub use config::{defect_names, Config, Defect, Defects, DeploymentMode};
 pub use error::{Error, Result};
 
-use http::state::Host;
+use host::Host;
 
 /// A running host.
 pub struct HostHandle {

@@ -2,8 +2,8 @@
 //! pausing an agent cancels its run and releases the issue, the cancelled
 //! run is refused, a new live run of the assignee takes over; cancelling a
 //! run queues the immediate recovery run, which the harness checks out.
-//! Needs PostgreSQL (`MOCK_HOST_TEST_DATABASE_URL`, else the local server;
-//! skipped with a message when it does not answer). No plugin, no node.
+//! Needs PostgreSQL (see `common`: fails under CI, skips loudly elsewhere
+//! when it does not answer). No plugin, no node.
 
 mod common;
 

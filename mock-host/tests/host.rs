@@ -1,7 +1,6 @@
 //! The mock host started in-process through the library API against a
-//! throw-away database. Needs PostgreSQL: `MOCK_HOST_TEST_DATABASE_URL`
-//! (an admin URL), else `postgres://postgres@127.0.0.1:5432/postgres`; the
-//! tests skip with a message when neither answers. The plugin test also
+//! throw-away database. Needs PostgreSQL (see `common`: fails under CI,
+//! skips loudly elsewhere when it does not answer). The plugin test also
 //! needs node and npm (it installs the smoke plugin's SDK).
 
 mod common;
@@ -184,7 +183,10 @@ fn prepared_smoke_plugin(tmp: &Path) -> Option<PathBuf> {
     let source =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plugins/orchestration-smoke");
     if !source.join("package.json").exists() {
-        eprintln!("skipping: no smoke plugin at {}", source.display());
+        common::missing(
+            &format!("no smoke plugin at {}", source.display()),
+            "run the tests from a full checkout",
+        );
         return None;
     }
     let dir = tmp.join("smoke");
@@ -202,8 +204,21 @@ fn prepared_smoke_plugin(tmp: &Path) -> Option<PathBuf> {
         .output();
     match out {
         Ok(o) if o.status.success() => Some(dir),
-        _ => {
-            eprintln!("skipping: npm install of the smoke plugin failed");
+        Ok(o) => {
+            common::missing(
+                &format!(
+                    "npm install of the smoke plugin failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                "make the npm registry reachable",
+            );
+            None
+        }
+        Err(e) => {
+            common::missing(
+                &format!("npm could not be started ({e})"),
+                "install node and npm",
+            );
             None
         }
     }
@@ -290,7 +305,9 @@ async fn smoke_plugin_end_to_end_with_defect() {
     assert_eq!(pids.len(), 1);
     host.shutdown().await;
     // The worker is gone after shutdown.
-    let alive = unsafe { libc::kill(pids[0] as i32, 0) } == 0;
+    // Signal "none" only probes whether the process exists.
+    let pid = nix::unistd::Pid::from_raw(pids[0] as i32);
+    let alive = nix::sys::signal::kill(pid, None).is_ok();
     assert!(!alive, "worker {} survived shutdown", pids[0]);
     db.drop_db().await;
 }

@@ -1,9 +1,8 @@
 //! Invocation scopes end to end: the suite's scope-probe fixture plugin
 //! (`scenarios/plugins/scope-probe/`) runs in the in-process mock host and
 //! every attempt must end as the "Observed per host version" table of its
-//! README says for 2026.707.0. Needs PostgreSQL (`MOCK_HOST_TEST_DATABASE_URL`
-//! or `postgres://postgres@127.0.0.1:5432/postgres`), node and npm; skips
-//! with a message otherwise.
+//! README says for 2026.707.0. Needs PostgreSQL, node and npm; without them
+//! it fails under CI and skips loudly elsewhere (see `common`).
 
 mod common;
 
@@ -56,7 +55,10 @@ fn copy_dir(from: &Path, to: &Path) {
 fn prepared_probe_plugin(tmp: &Path) -> Option<PathBuf> {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plugins/scope-probe");
     if !source.join("package.json").exists() {
-        eprintln!("skipping: no scope-probe plugin at {}", source.display());
+        common::missing(
+            &format!("no scope-probe plugin at {}", source.display()),
+            "run the tests from a full checkout",
+        );
         return None;
     }
     let dir = tmp.join("scope-probe");
@@ -75,8 +77,21 @@ fn prepared_probe_plugin(tmp: &Path) -> Option<PathBuf> {
         .output();
     match out {
         Ok(o) if o.status.success() => Some(dir),
-        _ => {
-            eprintln!("skipping: npm install of the scope-probe plugin failed");
+        Ok(o) => {
+            common::missing(
+                &format!(
+                    "npm install of the scope-probe plugin failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                "make the npm registry reachable",
+            );
+            None
+        }
+        Err(e) => {
+            common::missing(
+                &format!("npm could not be started ({e})"),
+                "install node and npm",
+            );
             None
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use conformance::cli::{
-    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, MockHostArgs, RunArgs,
+    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs,
 };
 use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
@@ -20,6 +20,16 @@ use conformance::target::HostSpec;
 use conformance::{Error, Result};
 
 fn main() -> ExitCode {
+    // `conformance mock-host …` is the mock host's own command line (flags,
+    // ready line, signals), so it is handed over before the suite's parser,
+    // which does not know its flags. The suite starts the mock this way
+    // (`target/mock.rs`).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "mock-host") {
+        let program = std::ffi::OsString::from("conformance mock-host");
+        return mock_host::cli::main_with_args(
+            std::iter::once(program).chain(std::env::args_os().skip(2)),
+        );
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -31,43 +41,15 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::List(args) => list(args),
         Command::Run(args) => runtime.block_on(run(*args)),
-        Command::MockHost(args) => runtime.block_on(serve_mock(args)),
+        Command::MockHost(_) => {
+            unreachable!("`conformance mock-host` is dispatched before parsing")
+        }
     };
     // Property checks run on blocking threads; after an interrupt they may
     // still be working against a host that is gone. Teardown is done by now,
     // so do not wait for them.
     runtime.shutdown_background();
     code
-}
-
-/// Runs the mock host until SIGINT or SIGTERM, then stops its workers.
-async fn serve_mock(args: MockHostArgs) -> ExitCode {
-    let config = || -> mock_host::Result<mock_host::Config> {
-        let mut config = mock_host::Config::new(args.database_url.clone());
-        config.port = args.port;
-        config.mode = args.mode.parse()?;
-        config.defects = args
-            .defects
-            .iter()
-            .map(|d| d.parse::<mock_host::Defect>())
-            .collect::<mock_host::Result<mock_host::Defects>>()?;
-        Ok(config)
-    };
-    let handle = match config() {
-        Ok(c) => mock_host::serve(c).await,
-        Err(e) => Err(e),
-    };
-    match handle {
-        Ok(handle) => {
-            shutdown_signal().await;
-            handle.shutdown().await;
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("mock-host: {e}");
-            ExitCode::from(2)
-        }
-    }
 }
 
 fn list(args: ListArgs) -> ExitCode {

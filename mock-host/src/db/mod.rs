@@ -22,6 +22,12 @@ use crate::error::{Error, Result};
 
 pub type Client = deadpool_postgres::Object;
 
+/// The tokio-postgres client behind a pooled connection: what
+/// `GenericClient` (and so every `services::*` function) takes.
+pub fn pg(c: &Client) -> &tokio_postgres::Client {
+    c
+}
+
 /// Opens a pool on `url`. Every connection runs in UTC so that timestamps
 /// rendered by Postgres are stable.
 pub fn pool(url: &str) -> Result<Pool> {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::config::{Defect, Defects, DeploymentMode};
 use crate::db::Client;
 use crate::error::{Error, Result};
-use crate::http::state::AppState;
+use crate::host::AppState;
 
 /// The user id of the implicit local board.
 pub const LOCAL_BOARD: &str = "local-board";
@@ -285,4 +285,12 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Actor {
             .cloned()
             .ok_or_else(|| Error::internal("actor not resolved"))
     }
+}
+
+/// `pcp_` + 48 hex characters (24 random bytes).
+pub fn new_token(prefix: &str) -> String {
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(Uuid::new_v4().as_bytes());
+    format!("{prefix}{}", hex::encode(&bytes[..24]))
 }

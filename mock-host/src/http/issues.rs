@@ -10,12 +10,13 @@ use uuid::Uuid;
 
 use crate::db::rows;
 use crate::error::{json_response, Error, Result};
+use crate::host::AppState;
 use crate::http::actor::Actor;
 use crate::http::authz;
-use crate::http::core::{accessible_company, agent_company, parse_uuid};
+use crate::http::ids::{accessible_company, parse_uuid};
 use crate::http::pipeline::JsonBody;
-use crate::http::state::AppState;
 use crate::services::activity::{self, Activity};
+use crate::services::agents;
 use crate::services::heartbeat::{self, Wakeup};
 use crate::services::issues::{self, NewIssue, PRIORITIES, STATUSES};
 
@@ -215,7 +216,7 @@ pub async fn checkout(
         }
         _ => None,
     };
-    let target_company = agent_company(&**client, agent_id).await?;
+    let target_company = agents::company_of(&**client, agent_id).await?;
     if target_company != issue.company_id {
         return Err(Error::unprocessable(
             "Agent must belong to the issue's company",
@@ -300,20 +301,30 @@ pub async fn checkout(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What an invoke or wakeup asks the agent to run for.
+struct WakeRequest {
+    source: String,
+    trigger: Option<String>,
+    reason: Option<String>,
+    payload: Value,
+}
+
 async fn invoke_common(
     state: &AppState,
     actor: &Actor,
     method: &Method,
     agent: &str,
-    source: String,
-    trigger: Option<String>,
-    reason: Option<String>,
-    payload: Value,
+    request: WakeRequest,
 ) -> Result<Response> {
+    let WakeRequest {
+        source,
+        trigger,
+        reason,
+        payload,
+    } = request;
     let agent_id = parse_uuid(agent, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agent_company(&**client, agent_id).await?;
+    let company = agents::company_of(&**client, agent_id).await?;
     authz::assert_company_access(actor, company, method)?;
     if let Actor::Agent(a) = actor {
         if a.agent_id != agent_id {
@@ -372,10 +383,12 @@ pub async fn invoke(
         &actor,
         &method,
         &id,
-        "on_demand".into(),
-        Some("manual".into()),
-        None,
-        json!({}),
+        WakeRequest {
+            source: "on_demand".into(),
+            trigger: Some("manual".into()),
+            reason: None,
+            payload: json!({}),
+        },
     )
     .await
 }
@@ -397,10 +410,12 @@ pub async fn wakeup(
         &actor,
         &method,
         &id,
-        source,
-        Some(trigger),
-        reason,
-        payload,
+        WakeRequest {
+            source,
+            trigger: Some(trigger),
+            reason,
+            payload,
+        },
     )
     .await
 }

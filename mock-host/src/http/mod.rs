@@ -1,36 +1,39 @@
 //! The HTTP surface: router and middleware order.
 
 pub mod actor;
+pub mod agents;
+pub mod auth;
 pub mod authz;
-pub mod core;
+pub mod companies;
+pub mod health;
+pub mod ids;
 pub mod issues;
 pub mod pipeline;
 pub mod plugins;
 pub mod scoped;
-pub mod state;
 
 use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, delete, get, post};
 use axum::Router;
 
-use state::AppState;
+use crate::host::AppState;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/api/health", get(core::health))
-        .route("/api/auth/sign-up/email", post(core::sign_up))
-        .route("/api/auth/sign-in/email", post(core::sign_in))
-        .route("/api/auth/get-session", get(core::get_session))
-        .route("/api/board-api-keys", post(core::create_board_key))
+        .route("/api/health", get(health::health))
+        .route("/api/auth/sign-up/email", post(auth::sign_up))
+        .route("/api/auth/sign-in/email", post(auth::sign_in))
+        .route("/api/auth/get-session", get(auth::get_session))
+        .route("/api/board-api-keys", post(auth::create_board_key))
         .route(
             "/api/companies",
-            post(core::create_company).get(core::list_companies),
+            post(companies::create_company).get(companies::list_companies),
         )
-        .route("/api/companies/{id}", get(core::get_company))
+        .route("/api/companies/{id}", get(companies::get_company))
         .route(
             "/api/companies/{id}/agents",
-            post(core::create_agent).get(core::list_agents),
+            post(agents::create_agent).get(agents::list_agents),
         )
         .route(
             "/api/companies/{id}/issues",
@@ -40,14 +43,14 @@ pub fn router(state: AppState) -> Router {
             "/api/companies/{id}/activity",
             get(issues::company_activity),
         )
-        .route("/api/agents/{id}", get(core::get_agent))
-        .route("/api/agents/{id}/keys", post(core::create_agent_key))
-        .route("/api/agents/{id}/terminate", post(core::terminate_agent))
-        .route("/api/agents/{id}/pause", post(core::pause_agent))
-        .route("/api/agents/{id}/resume", post(core::resume_agent))
+        .route("/api/agents/{id}", get(agents::get_agent))
+        .route("/api/agents/{id}/keys", post(agents::create_agent_key))
+        .route("/api/agents/{id}/terminate", post(agents::terminate_agent))
+        .route("/api/agents/{id}/pause", post(agents::pause_agent))
+        .route("/api/agents/{id}/resume", post(agents::resume_agent))
         .route(
             "/api/agents/{id}/keys/{key}",
-            delete(core::revoke_agent_key),
+            delete(agents::revoke_agent_key),
         )
         .route("/api/agents/{id}/heartbeat/invoke", post(issues::invoke))
         .route("/api/agents/{id}/wakeup", post(issues::wakeup))

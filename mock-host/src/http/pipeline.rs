@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::config::Defect;
 use crate::error::error_response;
+use crate::host::AppState;
 use crate::http::actor::Actor;
-use crate::http::state::AppState;
 
 /// Body limit of the real host's `express.json` (10 MB).
 const JSON_LIMIT: usize = 10 * 1024 * 1024;

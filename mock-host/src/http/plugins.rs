@@ -7,10 +7,10 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::error::{json_response, Error, Result};
+use crate::host::AppState;
 use crate::http::actor::Actor;
 use crate::http::authz;
 use crate::http::pipeline::JsonBody;
-use crate::http::state::AppState;
 use crate::plugin::lifecycle::{self, PluginRow};
 use crate::services::activity;
 

@@ -11,10 +11,10 @@ use uuid::Uuid;
 
 use crate::config::Defect;
 use crate::error::{error_response, json_response, rpc_code, Error, Result};
+use crate::host::AppState;
 use crate::http::actor::Actor;
 use crate::http::authz;
 use crate::http::pipeline::JsonBody;
-use crate::http::state::AppState;
 use crate::plugin::lifecycle::{self, PluginRow};
 use crate::plugin::worker::DEFAULT_RPC_TIMEOUT;
 use crate::services::issues;

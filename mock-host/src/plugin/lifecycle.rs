@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::config::WORKER_HOST_VERSION;
 use crate::db::rows;
 use crate::error::{Error, Result};
-use crate::http::state::Host;
+use crate::host::Host;
 use crate::plugin::host_services::ServiceCtx;
 use crate::plugin::manifest;
 use crate::plugin::namespace;

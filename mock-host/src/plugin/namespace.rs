@@ -349,10 +349,16 @@ async fn run_files(
         if let Err(e) = attempt {
             if let Some(fc) = failure_client {
                 let message = e.message();
-                record_failure(
-                    fc, plugin_id, plugin_key, namespace, file, &checksum, version, &message, rules,
-                )
-                .await?;
+                let failed = FailedMigration {
+                    plugin_id,
+                    plugin_key,
+                    namespace,
+                    file,
+                    checksum: &checksum,
+                    version,
+                    message: &message,
+                };
+                record_failure(fc, &failed, rules).await?;
             }
             return Err(e);
         }
@@ -360,46 +366,37 @@ async fn run_files(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A migration that failed: what its `failed` ledger row records.
+struct FailedMigration<'a> {
+    plugin_id: Uuid,
+    plugin_key: &'a str,
+    namespace: &'a str,
+    file: &'a str,
+    checksum: &'a str,
+    version: &'a str,
+    message: &'a str,
+}
+
 async fn record_failure(
     client: &Client,
-    plugin_id: Uuid,
-    plugin_key: &str,
-    namespace: &str,
-    file: &str,
-    checksum: &str,
-    version: &str,
-    message: &str,
+    m: &FailedMigration<'_>,
     rules: LedgerRules,
 ) -> Result<()> {
     // Defect no-failed-ledger-row: the failure is not written to the ledger
     // (the namespace is still marked below).
     if !rules.no_failed_row {
-        record_failed_row(
-            client, plugin_id, plugin_key, namespace, file, checksum, version, message,
-        )
-        .await?;
+        record_failed_row(client, m).await?;
     }
     client
         .execute(
             "UPDATE plugin_database_namespaces SET status = 'migration_failed', updated_at = now() WHERE plugin_id = $1",
-            &[&plugin_id],
+            &[&m.plugin_id],
         )
         .await?;
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn record_failed_row(
-    client: &Client,
-    plugin_id: Uuid,
-    plugin_key: &str,
-    namespace: &str,
-    file: &str,
-    checksum: &str,
-    version: &str,
-    message: &str,
-) -> Result<()> {
+async fn record_failed_row(client: &Client, m: &FailedMigration<'_>) -> Result<()> {
     client
         .execute(
             "INSERT INTO plugin_migrations (plugin_id, plugin_key, namespace_name, migration_key, checksum, plugin_version, status, error_message)
@@ -407,7 +404,7 @@ async fn record_failed_row(
              ON CONFLICT (plugin_id, migration_key) DO UPDATE SET checksum = EXCLUDED.checksum,
                plugin_version = EXCLUDED.plugin_version, status = 'failed',
                error_message = EXCLUDED.error_message, started_at = now(), applied_at = NULL",
-            &[&plugin_id, &plugin_key, &namespace, &file, &checksum, &version, &message],
+            &[&m.plugin_id, &m.plugin_key, &m.namespace, &m.file, &m.checksum, &m.version, &m.message],
         )
         .await?;
     Ok(())

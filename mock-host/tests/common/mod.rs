@@ -1,15 +1,35 @@
 //! Shared by the integration tests: a database of their own per test.
-//! Needs PostgreSQL (`MOCK_HOST_TEST_DATABASE_URL` or
-//! `postgres://postgres@127.0.0.1:5432/postgres`); tests skip with a
-//! message when it does not answer.
+//!
+//! Needs PostgreSQL: `MOCK_HOST_TEST_DATABASE_URL`, else `DATABASE_URL`,
+//! else `postgres://postgres@127.0.0.1:5432/postgres` (an admin URL: each
+//! test creates and drops a database of its own). When it does not answer
+//! or refuses `CREATE DATABASE`, a test fails under CI (`CI` set and not
+//! empty), where a silent skip would pass without testing anything, and
+//! skips with a loud message elsewhere.
 
 #![allow(dead_code)] // each test file uses a different part
 
 use tokio_postgres::NoTls;
 
 pub fn admin_url() -> String {
-    std::env::var("MOCK_HOST_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    ["MOCK_HOST_TEST_DATABASE_URL", "DATABASE_URL"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Whether this is a CI run (`CI` set and not empty).
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// A test prerequisite is missing: panics under CI, else says loudly that
+/// the test is skipped. `what` and `fix` are one sentence together.
+pub fn missing(what: &str, fix: &str) {
+    if in_ci() {
+        panic!("{what}; {fix} (CI is set, so this test fails instead of skipping)");
+    }
+    eprintln!("\n*** SKIPPING THIS TEST: {what}; {fix} ***\n");
 }
 
 /// A database created for one test and dropped at the end.
@@ -19,21 +39,33 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// `None` (after [`missing`]) when PostgreSQL is unusable outside CI.
     pub async fn create() -> Option<TestDb> {
         let admin = admin_url();
+        let fix =
+            "start PostgreSQL there or point MOCK_HOST_TEST_DATABASE_URL or DATABASE_URL at one";
         let (client, conn) = match tokio_postgres::connect(&admin, NoTls).await {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("skipping: PostgreSQL not reachable at {admin}: {e}");
+                missing(
+                    &format!("PostgreSQL is not reachable at {admin} ({e})"),
+                    fix,
+                );
                 return None;
             }
         };
         tokio::spawn(conn);
         let name = format!("mock_host_test_{}", uuid::Uuid::new_v4().simple());
-        client
+        if let Err(e) = client
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .ok()?;
+        {
+            missing(
+                &format!("CREATE DATABASE failed at {admin} ({e})"),
+                "connect as a role that may create databases",
+            );
+            return None;
+        }
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         Some(TestDb {
             url: format!("{base}/{name}"),

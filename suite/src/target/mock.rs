@@ -75,8 +75,8 @@ impl HostTarget for MockTarget {
                 Error::HostStart("the mock host needs a database and none was provisioned".into())
             })?;
             for defect in &self.defects {
-                if !mock_host::DEFECTS.iter().any(|(_, name, _)| name == defect) {
-                    let names: Vec<&str> = mock_host::DEFECTS.iter().map(|(_, n, _)| *n).collect();
+                if defect.parse::<mock_host::Defect>().is_err() {
+                    let names: Vec<&str> = mock_host::defect_names().collect();
                     return Err(Error::Usage(format!(
                         "unknown mock defect '{defect}'; known defects: {}",
                         names.join(", ")

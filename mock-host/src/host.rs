@@ -1,4 +1,6 @@
-//! State shared by all handlers.
+//! The running host's shared state: what both the HTTP layer (`http::*`
+//! handlers) and the plugin layer (`plugin::lifecycle`) work on. It lives
+//! outside both so neither layer imports the other.
 
 use std::sync::Arc;
 
@@ -15,4 +17,5 @@ pub struct Host {
     pub base_url: String,
 }
 
+/// The handle every handler and background task holds.
 pub type AppState = Arc<Host>;

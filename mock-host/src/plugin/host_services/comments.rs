@@ -1,0 +1,77 @@
+//! `issues.listComments` / `issues.createComment` on `issue_comments`.
+
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::activity::log_plugin_activity;
+use super::issues::issue_in;
+use super::params::{company, js_prefix, s, uuid_param, PluginActor};
+use super::ServiceCtx;
+use crate::db::{pg, rows, Client};
+use crate::error::Result;
+use crate::services::issues;
+
+/// `issues.listComments {issueId, companyId}`, newest first (`[]` outside the company).
+pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
+    let company_id = company(p)?;
+    match issues::find(pg(client), s(p, "issueId").unwrap_or_default()).await? {
+        Some(i) if i.company_id == company_id => Ok(Value::Array(
+            rows::query_entities(
+                pg(client),
+                "SELECT * FROM issue_comments WHERE issue_id = $1 ORDER BY created_at DESC, id DESC",
+                &[&i.id],
+            )
+            .await?,
+        )),
+        _ => Ok(json!([])),
+    }
+}
+
+/// `issues.createComment {issueId, companyId, body, authorAgentId?}` → the comment row.
+pub(super) async fn create(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
+    let company_id = company(p)?;
+    let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
+    let author = uuid_param(p, "authorAgentId")?;
+    let body = s(p, "body").unwrap_or_default().to_string();
+    let author_type = if author.is_some() { "agent" } else { "system" };
+    let comment_id: Uuid = client
+        .query_one(
+            "INSERT INTO issue_comments (company_id, issue_id, author_agent_id, author_type, body)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&issue.company_id, &issue.id, &author, &author_type, &body],
+        )
+        .await?
+        .get(0);
+    let comment = rows::query_entity(
+        pg(client),
+        "SELECT * FROM issue_comments WHERE id = $1",
+        &[&comment_id],
+    )
+    .await?
+    .unwrap_or(Value::Null);
+    client
+        .execute(
+            "UPDATE issues SET updated_at = now() WHERE id = $1",
+            &[&issue.id],
+        )
+        .await?;
+    log_plugin_activity(
+        ctx,
+        pg(client),
+        company_id,
+        "issue.comment.created",
+        issue.id,
+        json!({
+            "identifier": issue.identifier,
+            "commentId": comment_id,
+            "bodySnippet": js_prefix(&body, 120),
+        }),
+        &PluginActor {
+            agent: author,
+            user: None,
+            run: None,
+        },
+    )
+    .await?;
+    Ok(comment)
+}

@@ -1,0 +1,225 @@
+//! Worker→host methods (contract-db-worker.md B2.2/B3). A request's method
+//! string is parsed once into a [`Method`]; the call then passes the
+//! capability gate and the invocation-scope gate (`plugin::invocation`) and
+//! runs in the handler of its domain (one module each below). As on
+//! 2026.707.0, the two gates answer with their own codes (`-32001`,
+//! `-32005`); handler failures go back as JSON-RPC `-32603` with the
+//! error's message, except the explicit `-32004` of the methods the mock
+//! does not implement (`not_implemented`).
+
+mod activity;
+mod agents;
+mod checkout;
+mod comments;
+mod companies;
+mod config;
+mod db;
+mod documents;
+mod issues;
+pub mod method;
+mod not_implemented;
+mod orchestration;
+mod params;
+mod relations;
+mod wakeups;
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::config::Defects;
+use crate::db::{pg, Client};
+use crate::error::{rpc_code, Error, Result};
+use crate::plugin::invocation::{self, ScopeContext};
+pub use method::Method;
+
+/// Who a worker's host calls act for.
+#[derive(Clone)]
+pub struct ServiceCtx {
+    pub pool: Pool,
+    pub plugin_id: Uuid,
+    pub plugin_key: String,
+    pub capabilities: Arc<Vec<String>>,
+    pub defects: Defects,
+}
+
+/// Serves one worker→host request; `scope` is the invocation context the
+/// request arrived in. The error is the JSON-RPC `(code, message)`.
+pub async fn dispatch(
+    ctx: &ServiceCtx,
+    method: &str,
+    params: Value,
+    scope: &ScopeContext,
+) -> std::result::Result<Value, (i64, String)> {
+    let Some(parsed) = Method::parse(method) else {
+        return Err((
+            rpc_code::METHOD_NOT_FOUND,
+            format!("Host does not handle method \"{method}\""),
+        ));
+    };
+    if let Some(cap) = parsed.capability() {
+        if !ctx.capabilities.iter().any(|c| c == cap) {
+            return Err((
+                rpc_code::CAPABILITY_DENIED,
+                format!(
+                    "Plugin \"{}\" is missing required capability \"{cap}\" for method \"{method}\"",
+                    ctx.plugin_id
+                ),
+            ));
+        }
+    }
+    invocation::check(&ctx.plugin_id.to_string(), method, &params, scope)
+        .map_err(|m| (rpc_code::INVOCATION_SCOPE_DENIED, m))?;
+    let result = handle(ctx, parsed, &params).await.map_err(|e| match e {
+        Error::Rpc { code, message } => (code, message),
+        other => (rpc_code::INTERNAL_ERROR, other.message()),
+    })?;
+    Ok(match parsed {
+        Method::CompaniesList => invocation::filter_companies(result, scope),
+        _ => result,
+    })
+}
+
+/// Runs the method's handler; exhaustive, so a new [`Method`] needs one.
+/// Handlers that touch the database get a pooled connection of their own.
+async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
+    match method {
+        // Plugin log lines arrive as notifications (see `plugin::worker`);
+        // as requests, like the event bus calls, they only need an answer.
+        Method::Log | Method::EventsSubscribe | Method::EventsEmit => Ok(Value::Null),
+        Method::StateGet
+        | Method::StateSet
+        | Method::StateDelete
+        | Method::EntitiesUpsert
+        | Method::EntitiesList => Err(not_implemented::error(method)),
+        Method::ConfigGet => config::get(ctx, &conn(ctx).await?).await,
+        Method::DbNamespace => db::namespace(ctx, &conn(ctx).await?).await,
+        Method::DbQuery => db::query(ctx, &conn(ctx).await?, p).await,
+        Method::DbExecute => db::execute(ctx, &conn(ctx).await?, p).await,
+        Method::ActivityLog => activity::log(ctx, pg(&conn(ctx).await?), p).await,
+        Method::CompaniesList => companies::list(&conn(ctx).await?, p).await,
+        Method::CompaniesGet => companies::get(&conn(ctx).await?, p).await,
+        Method::AgentsList => agents::list(&conn(ctx).await?, p).await,
+        Method::AgentsGet => agents::get(&conn(ctx).await?, p).await,
+        Method::IssuesGet => issues::get(ctx, &conn(ctx).await?, p).await,
+        Method::IssuesList => issues::list(ctx, &conn(ctx).await?, p).await,
+        Method::IssuesCreate => issues::create(ctx, &mut conn(ctx).await?, p).await,
+        Method::IssuesUpdate => issues::update(ctx, &mut conn(ctx).await?, p).await,
+        Method::RelationsGet => relations::get(&conn(ctx).await?, p).await,
+        Method::RelationsSetBlockedBy
+        | Method::RelationsAddBlockers
+        | Method::RelationsRemoveBlockers => {
+            relations::mutate(ctx, &mut conn(ctx).await?, method, p).await
+        }
+        Method::DocumentsUpsert => documents::upsert(ctx, &mut conn(ctx).await?, p).await,
+        Method::DocumentsList => documents::list(&conn(ctx).await?, p).await,
+        Method::DocumentsGet => documents::get(&conn(ctx).await?, p).await,
+        Method::DocumentsDelete => documents::delete(ctx, &mut conn(ctx).await?, p).await,
+        Method::RequestWakeup => wakeups::request_one(ctx, &conn(ctx).await?, p).await,
+        Method::RequestWakeups => wakeups::request_many(ctx, &conn(ctx).await?, p).await,
+        Method::GetOrchestration => orchestration::summary(&conn(ctx).await?, p).await,
+        Method::GetSubtree => orchestration::get_subtree(&conn(ctx).await?, p).await,
+        Method::AssertCheckoutOwner => checkout::assert_owner(ctx, &conn(ctx).await?, p).await,
+        Method::ListComments => comments::list(&conn(ctx).await?, p).await,
+        Method::CreateComment => comments::create(ctx, &conn(ctx).await?, p).await,
+    }
+}
+
+async fn conn(ctx: &ServiceCtx) -> Result<Client> {
+    Ok(ctx.pool.get().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use serde_json::json;
+
+    const A: &str = "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa";
+    const B: &str = "bbbbbbbb-bbbb-bbbb-bbbb-bbbbbbbbbbbb";
+
+    /// A context whose pool is never connected: every case answers before
+    /// a handler would need the database.
+    fn ctx(capabilities: &[&str]) -> ServiceCtx {
+        ServiceCtx {
+            pool: crate::db::pool("postgres://nobody@127.0.0.1:1/none").unwrap(),
+            plugin_id: Uuid::nil(),
+            plugin_key: "conformance.test".into(),
+            capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
+            defects: Defects::none(),
+        }
+    }
+
+    /// Unknown method, then capability, then invocation scope (2026.707.0).
+    #[rstest]
+    #[case::unknown_method("issues.nope", &["issues.read"], ScopeContext::Invalid, rpc_code::METHOD_NOT_FOUND)]
+    #[case::capability_before_scope("issues.get", &[], ScopeContext::Invalid, rpc_code::CAPABILITY_DENIED)]
+    #[case::missing_scope("issues.get", &["issues.read"], ScopeContext::Invalid, rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[case::other_company("issues.get", &["issues.read"], ScopeContext::Company(A.into()), rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[case::comment_capability("issues.createComment", &["issue.comments.read"], ScopeContext::Company(A.into()), rpc_code::CAPABILITY_DENIED)]
+    #[case::comment_scope("issues.createComment", &["issue.comments.create"], ScopeContext::Company(A.into()), rpc_code::INVOCATION_SCOPE_DENIED)]
+    #[tokio::test]
+    async fn gates_answer_in_order(
+        #[case] method: &str,
+        #[case] capabilities: &[&str],
+        #[case] scope: ScopeContext,
+        #[case] code: i64,
+    ) {
+        let params = json!({"issueId": "x", "companyId": B, "body": "b"});
+        let (got, message) = dispatch(&ctx(capabilities), method, params, &scope)
+            .await
+            .unwrap_err();
+        assert_eq!(got, code, "{message}");
+        let expected_prefix = match code {
+            rpc_code::METHOD_NOT_FOUND => format!("Host does not handle method \"{method}\""),
+            rpc_code::CAPABILITY_DENIED => {
+                format!("Plugin \"{}\" is missing required capability", Uuid::nil())
+            }
+            _ => format!(
+                "Plugin \"{}\" is not allowed to perform \"{method}\": ",
+                Uuid::nil()
+            ),
+        };
+        assert!(message.starts_with(&expected_prefix), "{message}");
+    }
+
+    /// `state.*` and `entities.*` pass the gates like every method, then
+    /// answer the explicit -32004 (not the catch-all -32603).
+    #[rstest]
+    #[case::state_get("state.get", &["plugin.state.read"])]
+    #[case::state_set("state.set", &["plugin.state.write"])]
+    #[case::state_delete("state.delete", &["plugin.state.write"])]
+    #[case::entities_upsert("entities.upsert", &[])]
+    #[case::entities_list("entities.list", &[])]
+    #[tokio::test]
+    async fn unimplemented_methods_say_so(#[case] method: &str, #[case] capabilities: &[&str]) {
+        let params = json!({"companyId": A, "scopeKind": "instance", "stateKey": "k"});
+        let (code, message) = dispatch(&ctx(capabilities), method, params, &ScopeContext::Unscoped)
+            .await
+            .unwrap_err();
+        assert_eq!(code, rpc_code::METHOD_NOT_IMPLEMENTED, "{message}");
+        assert_eq!(
+            message,
+            format!("Host method \"{method}\" is not implemented by the mock host")
+        );
+    }
+
+    #[tokio::test]
+    async fn state_needs_its_capability_first() {
+        let (code, message) = dispatch(
+            &ctx(&["plugin.state.read"]),
+            "state.set",
+            json!({}),
+            &ScopeContext::Unscoped,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code, rpc_code::CAPABILITY_DENIED, "{message}");
+        assert!(
+            message.ends_with("\"plugin.state.write\" for method \"state.set\""),
+            "{message}"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Reads over an issue tree for a plugin: `issues.getSubtree` and
+//! `issues.summaries.getOrchestration` (relations, runs, costs, budget
+//! incidents of the subtree).
+
+use serde_json::{json, Value};
+use tokio_postgres::GenericClient;
+use uuid::Uuid;
+
+use super::issues::issue_in;
+use super::params::{company, s};
+use crate::db::{pg, rows, Client};
+use crate::error::Result;
+use crate::services::issues;
+
+/// `issues.summaries.getOrchestration {issueId, companyId, includeSubtree?, billingCode?}`.
+pub(super) async fn summary(client: &Client, p: &Value) -> Result<Value> {
+    let company_id = company(p)?;
+    let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
+    orchestration_summary(pg(client), company_id, &issue, p).await
+}
+
+/// `issues.getSubtree {issueId, companyId, includeRoot?, includeRelations?}`.
+pub(super) async fn get_subtree(client: &Client, p: &Value) -> Result<Value> {
+    let company_id = company(p)?;
+    let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
+    let mut ids = subtree(pg(client), company_id, issue.id).await?;
+    if p.get("includeRoot") == Some(&Value::Bool(false)) {
+        ids.retain(|i| *i != issue.id);
+    }
+    let list = rows::query_entities(
+        pg(client),
+        "SELECT * FROM issues WHERE id = ANY($1)",
+        &[&ids],
+    )
+    .await?;
+    let mut out =
+        json!({"rootIssueId": issue.id, "companyId": company_id, "issueIds": ids, "issues": list});
+    if p.get("includeRelations").and_then(Value::as_bool) == Some(true) {
+        let mut rel = serde_json::Map::new();
+        for i in &ids {
+            rel.insert(i.to_string(), issues::relations(pg(client), *i).await?);
+        }
+        out["relations"] = Value::Object(rel);
+    }
+    Ok(out)
+}
+
+/// Breadth-first subtree over `parent_id` within the company, root first.
+async fn subtree(c: &impl GenericClient, company_id: Uuid, root: Uuid) -> Result<Vec<Uuid>> {
+    let mut out = vec![root];
+    let mut level = vec![root];
+    while !level.is_empty() {
+        let rows = c
+            .query(
+                "SELECT id FROM issues WHERE company_id = $1 AND parent_id = ANY($2) ORDER BY created_at, id",
+                &[&company_id, &level],
+            )
+            .await?;
+        level = rows
+            .iter()
+            .map(|r| r.get::<_, Uuid>(0))
+            .filter(|id| !out.contains(id))
+            .collect();
+        out.extend(level.iter().copied());
+    }
+    Ok(out)
+}
+
+async fn orchestration_summary(
+    c: &impl GenericClient,
+    company_id: Uuid,
+    issue: &issues::IssueRow,
+    p: &Value,
+) -> Result<Value> {
+    let ids = if p
+        .get("includeSubtree")
+        .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+    {
+        subtree(c, company_id, issue.id).await?
+    } else {
+        vec![issue.id]
+    };
+    let mut relations = serde_json::Map::new();
+    for i in &ids {
+        relations.insert(i.to_string(), issues::relations(c, *i).await?);
+    }
+    let id_texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let runs = rows::query_entities(
+        c,
+        "SELECT id, context_snapshot ->> 'issueId' AS issue_id, agent_id, status, invocation_source, trigger_detail,
+                started_at, finished_at, error, created_at
+         FROM heartbeat_runs WHERE company_id = $1 AND context_snapshot ->> 'issueId' = ANY($2)
+         ORDER BY created_at DESC LIMIT 100",
+        &[&company_id, &id_texts],
+    )
+    .await?;
+    let billing = s(p, "billingCode")
+        .map(String::from)
+        .or_else(|| issue.billing_code.clone());
+    let costs = c
+        .query_one(
+            "SELECT coalesce(sum(cost_cents), 0)::bigint, coalesce(sum(input_tokens), 0)::bigint,
+                    coalesce(sum(cached_input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint
+             FROM cost_events WHERE company_id = $1 AND issue_id = ANY($2) AND ($3::text IS NULL OR billing_code = $3)",
+            &[&company_id, &ids, &billing],
+        )
+        .await?;
+    let incidents = rows::query_entities(
+        c,
+        "SELECT id, scope_type, scope_id, metric, window_kind, threshold_type, amount_limit, amount_observed, status, approval_id, created_at
+         FROM budget_incidents WHERE company_id = $1 AND status = 'open' ORDER BY created_at DESC",
+        &[&company_id],
+    )
+    .await?;
+    Ok(json!({
+        "issueId": issue.id,
+        "companyId": company_id,
+        "subtreeIssueIds": ids,
+        "relations": relations,
+        "approvals": [],
+        "runs": runs,
+        "costs": {
+            "billingCode": billing,
+            "costCents": costs.get::<_, i64>(0),
+            "inputTokens": costs.get::<_, i64>(1),
+            "cachedInputTokens": costs.get::<_, i64>(2),
+            "outputTokens": costs.get::<_, i64>(3),
+        },
+        "openBudgetIncidents": incidents,
+        "invocationBlocks": [],
+    }))
+}

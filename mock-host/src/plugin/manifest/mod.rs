@@ -1,0 +1,13 @@
+//! Plugin manifests: loading the module with node (`load`), validating it
+//! (`validate`, contract-http.md §3.5/§3.6) and the install-time
+//! capability consistency check (`consistency`).
+
+mod consistency;
+mod load;
+mod validate;
+mod vocabulary;
+
+pub use consistency::check_capability_consistency;
+pub use load::load;
+pub use validate::validate;
+pub use vocabulary::CAPABILITIES;
