@@ -8,7 +8,7 @@
 //! that cannot start: one sentence on stderr, exit 2.
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -94,12 +94,15 @@ fn list_defects() -> ExitCode {
 }
 
 fn init_tracing() {
+    // Colours only on a terminal: the suite sends stderr to server.log.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     // `try_init`: a second call in one process (tests) keeps the first.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "mock_host=info".into()),
         )
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }

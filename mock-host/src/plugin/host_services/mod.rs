@@ -34,6 +34,7 @@ use crate::db::{pg, Client};
 use crate::error::{rpc_code, Error, Result};
 use crate::plugin::invocation::{self, ScopeContext};
 pub use method::Method;
+use relations::BlockerChange;
 
 /// Who a worker's host calls act for.
 #[derive(Clone)]
@@ -108,10 +109,14 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
         Method::IssuesCreate => issues::create(ctx, &mut conn(ctx).await?, p).await,
         Method::IssuesUpdate => issues::update(ctx, &mut conn(ctx).await?, p).await,
         Method::RelationsGet => relations::get(&conn(ctx).await?, p).await,
-        Method::RelationsSetBlockedBy
-        | Method::RelationsAddBlockers
-        | Method::RelationsRemoveBlockers => {
-            relations::mutate(ctx, &mut conn(ctx).await?, method, p).await
+        Method::RelationsSetBlockedBy => {
+            relations::mutate(ctx, &mut conn(ctx).await?, BlockerChange::Set, p).await
+        }
+        Method::RelationsAddBlockers => {
+            relations::mutate(ctx, &mut conn(ctx).await?, BlockerChange::Add, p).await
+        }
+        Method::RelationsRemoveBlockers => {
+            relations::mutate(ctx, &mut conn(ctx).await?, BlockerChange::Remove, p).await
         }
         Method::DocumentsUpsert => documents::upsert(ctx, &mut conn(ctx).await?, p).await,
         Method::DocumentsList => documents::list(&conn(ctx).await?, p).await,

@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use super::activity::log_plugin_activity;
 use super::issues::issue_in;
-use super::method::Method;
 use super::params::{company, s, uuid_list, PluginActor};
 use super::ServiceCtx;
 use crate::db::{pg, Client};
@@ -19,24 +18,35 @@ pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
     issues::relations(pg(client), issue.id).await
 }
 
+/// How a mutation changes the blocker set.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum BlockerChange {
+    /// `setBlockedBy {blockedByIssueIds}`: replace.
+    Set,
+    /// `addBlockers {blockerIssueIds}`: union with the previous set.
+    Add,
+    /// `removeBlockers {blockerIssueIds}`: previous minus the given.
+    Remove,
+}
+
 /// `issues.relations.setBlockedBy/addBlockers/removeBlockers` → the new
 /// `{blockedBy, blocks}`, with an `issue.relations.updated` row.
 pub(super) async fn mutate(
     ctx: &ServiceCtx,
     client: &mut Client,
-    method: Method,
+    change: BlockerChange,
     p: &Value,
 ) -> Result<Value> {
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
     let actor = PluginActor::from_params(p)?;
     let previous = issues::blocker_ids(pg(client), issue.id).await?;
-    let (mutation, next) = match method {
-        Method::RelationsSetBlockedBy => (
+    let (mutation, next) = match change {
+        BlockerChange::Set => (
             "set",
             uuid_list(p, "blockedByIssueIds")?.unwrap_or_default(),
         ),
-        Method::RelationsAddBlockers => {
+        BlockerChange::Add => {
             let mut n = previous.clone();
             for b in uuid_list(p, "blockerIssueIds")?.unwrap_or_default() {
                 if !n.contains(&b) {
@@ -45,7 +55,7 @@ pub(super) async fn mutate(
             }
             ("add", n)
         }
-        _ => {
+        BlockerChange::Remove => {
             let remove = uuid_list(p, "blockerIssueIds")?.unwrap_or_default();
             (
                 "remove",
