@@ -114,6 +114,8 @@ pub enum Defect {
     CrossCompanyRead,
     /// The namespace hash is taken from the slug instead of the plugin key.
     NamespaceSlugHash,
+    /// Re-activation stamps applied ledger rows with a new applied time.
+    LedgerRetimed,
 }
 
 impl Defect {
@@ -143,6 +145,7 @@ impl Defect {
             Defect::ExecutePublicAllowed => "ctx.db.execute may write tables outside the plugin's namespace (public included)",
             Defect::CrossCompanyRead => "issues.get returns an issue of another company instead of null (issueOfB with companyId A)",
             Defect::NamespaceSlugHash => "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
+            Defect::LedgerRetimed => "re-activation (enable, restart) stamps the applied rows of plugin_migrations with a new applied_at",
         }
     }
 
@@ -259,6 +262,7 @@ mod tests {
                 "execute-public-allowed",
                 "cross-company-read",
                 "namespace-slug-hash",
+                "ledger-retimed",
             ]
         );
         for d in Defect::iter() {

@@ -18,25 +18,6 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the checks (scenario ids, levels and titles).
     List(ListArgs),
-    /// Serve the bundled mock host (used by `--host mock`; also handy alone).
-    #[command(hide = true)]
-    MockHost(MockHostArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct MockHostArgs {
-    /// Postgres URL of the host's database.
-    #[arg(long)]
-    pub database_url: String,
-    /// Port on 127.0.0.1.
-    #[arg(long)]
-    pub port: u16,
-    /// local_trusted or authenticated.
-    #[arg(long, default_value = "local_trusted")]
-    pub mode: String,
-    /// Deliberate deviations to switch on.
-    #[arg(long = "defect")]
-    pub defects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -41,9 +41,6 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::List(args) => list(args),
         Command::Run(args) => runtime.block_on(run(*args)),
-        Command::MockHost(_) => {
-            unreachable!("`conformance mock-host` is dispatched before parsing")
-        }
     };
     // Property checks run on blocking threads; after an interrupt they may
     // still be working against a host that is gone. Teardown is done by now,

@@ -172,6 +172,9 @@ pub struct LedgerRules {
     pub ignore_checksum: bool,
     /// Defect no-failed-ledger-row: a failure leaves no `failed` row.
     pub no_failed_row: bool,
+    /// Defect ledger-retimed: a re-activation stamps applied rows with a
+    /// new applied time.
+    pub retime: bool,
 }
 
 impl LedgerRules {
@@ -183,6 +186,7 @@ impl LedgerRules {
             reapply: reactivation && defects.has(Defect::ReapplyMigrations),
             ignore_checksum: defects.has(Defect::IgnoreChecksum),
             no_failed_row: defects.has(Defect::NoFailedLedgerRow),
+            retime: reactivation && defects.has(Defect::LedgerRetimed),
         }
     }
 }
@@ -309,6 +313,14 @@ async fn run_files(
             // Defect reapply-migrations: the applied row is not consulted.
             if status == "applied" && !rules.reapply {
                 if old == checksum {
+                    // Defect ledger-retimed: the skipped row gets a new time.
+                    if rules.retime {
+                        tx.execute(
+                            "UPDATE plugin_migrations SET applied_at = now() WHERE plugin_id = $1 AND migration_key = $2",
+                            &[&plugin_id, &file],
+                        )
+                        .await?;
+                    }
                     continue;
                 }
                 // Defect ignore-checksum: the edited file is skipped.

@@ -14,7 +14,45 @@ use futures::FutureExt;
 use super::{HostInfo, HostTarget, Relaunch, RunningHost, StartContext};
 use crate::error::{Error, Result};
 use crate::health;
-use crate::process::{free_port, port_in_use, HostProcess};
+use crate::process::{port_in_use, HostProcess};
+use crate::wait::{poll_until, Interval, Probe};
+
+/// The port of the mock's ready line (`PAPERCLIP_BASE_URL=http://127.0.0.1:PORT`)
+/// in what `log` gained after `offset`.
+async fn ready_port(log: &Path, offset: u64, process: &HostProcess) -> Result<u16> {
+    let found = poll_until(
+        READY_TIMEOUT,
+        Interval::growing(Duration::from_millis(5), Duration::from_millis(100)),
+        || async {
+            let text = std::fs::read(log).unwrap_or_default();
+            let fresh = String::from_utf8_lossy(text.get(offset as usize..).unwrap_or_default())
+                .into_owned();
+            let port = fresh
+                .lines()
+                .find_map(|l| {
+                    l.trim()
+                        .strip_prefix("PAPERCLIP_BASE_URL=http://127.0.0.1:")
+                })
+                .and_then(|p| p.trim_end_matches('/').parse::<u16>().ok());
+            match port {
+                Some(p) => Probe::Done(Ok(p)),
+                None if !process.is_alive() => {
+                    Probe::Done(Err("the mock host exited before it was ready".to_string()))
+                }
+                None => Probe::NotYet("no ready line yet"),
+            }
+        },
+    )
+    .await;
+    match found {
+        Ok(Ok(port)) => Ok(port),
+        Ok(Err(why)) => Err(Error::HostStart(why)),
+        Err(t) => Err(Error::HostStart(format!(
+            "the mock host printed no ready line (PAPERCLIP_BASE_URL=…) within {} s",
+            t.waited.as_secs()
+        ))),
+    }
+}
 
 /// How long the mock may take to become ready, at start and at restart: it
 /// applies its schema and activates plugins, which takes well under a second.
@@ -83,46 +121,59 @@ impl HostTarget for MockTarget {
                     )));
                 }
             }
-            let port = match ctx.port {
-                Some(p) if port_in_use(p) => {
-                    return Err(Error::HostStart(format!(
-                        "127.0.0.1:{p} is already in use; pick a free --port or omit it"
-                    )))
-                }
-                Some(p) => p,
-                None => free_port()?,
-            };
+            // A given port must be free; without one the mock binds port 0
+            // and names the port it got in its ready line, so no port is
+            // picked here and then lost to a race.
+            if let Some(p) = ctx.port.filter(|p| port_in_use(*p)) {
+                return Err(Error::HostStart(format!(
+                    "127.0.0.1:{p} is already in use; pick a free --port or omit it"
+                )));
+            }
             let (exe, subcommand) = match &self.program {
                 Some(p) => (p.clone(), p.file_name().is_some_and(|n| n != "mock-host")),
                 None => mock_server_binary()?,
             };
             let host_dir = ctx.run_dir.join("host");
             std::fs::create_dir_all(&host_dir).map_err(|e| Error::io("creating", &host_dir, e))?;
-            let mut command = std::process::Command::new(exe);
-            if subcommand {
-                command.arg("mock-host");
-            }
-            command
-                .args(["--database-url", database_url])
-                .args(["--port", &port.to_string()])
-                .args(["--mode", ctx.mode.as_str()])
-                .current_dir(&host_dir)
-                // Marks every process of the run (see the e2e tests) and keeps
-                // the mock's workers out of the user's home.
-                .env("HOME", &host_dir)
-                .env("NO_COLOR", "1");
-            for defect in &self.defects {
-                command.args(["--defect", defect]);
-            }
+            let log = host_dir.join("server.log");
+            // The same CLI as the `mock-host` binary (mock_host::cli), with
+            // its log (tracing on stderr, the ready line on stdout) in the
+            // run directory.
+            let command_on = |port: u16| {
+                let mut command = std::process::Command::new(&exe);
+                if subcommand {
+                    command.arg("mock-host");
+                }
+                command
+                    .args(["--database-url", database_url])
+                    .args(["--port", &port.to_string()])
+                    .args(["--mode", ctx.mode.as_str()])
+                    .current_dir(&host_dir)
+                    // Marks every process of the run (see the e2e tests) and
+                    // keeps the mock's workers out of the user's home.
+                    .env("HOME", &host_dir)
+                    .env("NO_COLOR", "1")
+                    .env("RUST_LOG", "mock_host=info");
+                for defect in &self.defects {
+                    command.args(["--defect", defect]);
+                }
+                command
+            };
             let started = Instant::now();
-            let relaunch = Relaunch::capture(
-                &command,
-                false,
-                &host_dir.join("server.log"),
-                None,
-                READY_TIMEOUT,
-            );
-            let process = HostProcess::spawn(command, &host_dir.join("server.log"))?;
+            // The log is appended to across restarts: read only what this
+            // start writes.
+            let offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+            let process = HostProcess::spawn(command_on(ctx.port.unwrap_or(0)), &log)?;
+            let port = match ready_port(&log, offset, &process).await {
+                Ok(port) => port,
+                Err(e) => {
+                    let tail = process.log_tail(20);
+                    let _ = process.stop().await;
+                    return Err(Error::HostStart(format!("{e}; mock host log:\n{tail}")));
+                }
+            };
+            // A restart binds the port this start got: clients keep the URL.
+            let relaunch = Relaunch::capture(&command_on(port), false, &log, None, READY_TIMEOUT);
             let base_url = format!("http://127.0.0.1:{port}");
             let alive = || process.is_alive();
             let health =
