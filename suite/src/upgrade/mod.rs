@@ -255,6 +255,17 @@ pub async fn verify(
     for key in [&smoke.key, &before.probe_plugin.key] {
         let _ = until_plugin_ready(client, &world.board, key, Duration::from_secs(30)).await;
     }
+    // 2026.916.1 retries a plugin left in error once per boot, in the
+    // background: it reads `ready` until the retry fails and marks it again
+    // (docs/findings.md F20). Judge the settled state, not the retry.
+    let _ = until_plugin_status_is_not(
+        client,
+        &world.board,
+        &before.failing_key,
+        "ready",
+        Duration::from_secs(30),
+    )
+    .await;
     let after = Snapshot::read(db).await;
     let mut out = Vec::new();
     for meta in selected {
@@ -524,6 +535,33 @@ fn failed_kept(before: &Snapshot, after: &Snapshot, failing_key: &str) -> Result
         ));
     }
     Ok(())
+}
+
+/// Waits until plugin `key` answers a status other than `status` (or
+/// nothing); gives up quietly after `timeout`, like [`until_plugin_ready`].
+async fn until_plugin_status_is_not(
+    client: &HostClient,
+    board: &Credentials,
+    key: &str,
+    status: &str,
+    timeout: Duration,
+) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let x = client
+            .send(&Call::new("GET", format!("/api/plugins/{key}")).as_(board))
+            .await;
+        if x.response
+            .as_ref()
+            .is_some_and(|r| r.body["status"] != status)
+        {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
