@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::target::DeploymentMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Conformance suite for the Paperclip plugin orchestration host API.
@@ -33,8 +34,8 @@ pub struct RunArgs {
     pub host: String,
 
     /// Deployment mode to start the host in (paperclip and mock hosts).
-    #[arg(long, default_value = "local_trusted", value_parser = ["local_trusted", "authenticated"])]
-    pub mode: String,
+    #[arg(long, value_enum, default_value = "local_trusted")]
+    pub mode: DeploymentMode,
 
     /// Port on 127.0.0.1 for the host (default: a free one). A busy port is an error.
     #[arg(long)]

@@ -16,7 +16,7 @@ use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
 use conformance::report::{human, json, junit};
 use conformance::run::{RunOptions, Session};
-use conformance::target::HostSpec;
+use conformance::target::{DeploymentMode, HostSpec};
 use conformance::{Error, Result};
 
 fn main() -> ExitCode {
@@ -81,8 +81,8 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         "cargo run --release -p conformance -- run --host {}",
         args.host
     );
-    if args.mode != "local_trusted" {
-        repro.push_str(&format!(" --mode {}", args.mode));
+    if args.mode != DeploymentMode::LocalTrusted {
+        repro.push_str(&format!(" --mode {}", args.mode.as_str()));
     }
     if let Some(p) = &args.plugin {
         repro.push_str(&format!(" --plugin {}", p.display()));
@@ -111,7 +111,7 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         seed,
         host,
         host_text: args.host.clone(),
-        mode: args.mode.parse()?,
+        mode: args.mode,
         port: args.port,
         plugin: args.plugin.clone().map(|p| p.canonicalize().unwrap_or(p)),
         scenarios_dir: args.scenarios.clone().unwrap_or_else(default_scenarios_dir),

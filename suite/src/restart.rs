@@ -20,6 +20,7 @@ use crate::client::{Call, Credentials, HostClient};
 use crate::db::HostDb;
 use crate::plugin::InstalledPlugin;
 use crate::target::RunningHost;
+use crate::wait::{poll_until, Interval, Probe};
 use crate::world::World;
 
 /// The journal entry of migration 0059 (`created_at` is the journal's `when`).
@@ -151,19 +152,19 @@ async fn summary_after_restart(
     board: &Credentials,
     path: &str,
 ) -> Option<Value> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let x = client.send(&Call::new("GET", path).as_(board)).await;
-        if let Some(r) = &x.response {
-            if r.status == 200 {
-                return Some(r.body.clone());
+    let call = Call::new("GET", path).as_(board);
+    poll_until(
+        Duration::from_secs(20),
+        Interval::fixed(Duration::from_millis(250)),
+        || async {
+            match client.send(&call).await.response {
+                Some(r) if r.status == 200 => Probe::Done(r.body),
+                _ => Probe::NotYet(()),
             }
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        },
+    )
+    .await
+    .ok()
 }
 
 async fn plugin_state_kept(

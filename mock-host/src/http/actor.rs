@@ -109,7 +109,8 @@ pub fn session_cookie_name(instance_id: &str) -> String {
     format!("paperclip-{instance_id}.session_token")
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()

@@ -109,14 +109,7 @@ pub async fn sign_in(State(state): State<AppState>, body: JsonBody) -> Result<Re
 /// GET /api/auth/get-session
 pub async fn get_session(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let name = actor::session_cookie_name(&state.config.instance_id);
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string());
+    let token = actor::cookie(&headers, &name);
     let client = state.pool.get().await?;
     if let Some(token) = token {
         let row = client

@@ -25,10 +25,13 @@ use crate::error::{Error, Result};
 use crate::process::HostProcess;
 
 /// The deployment mode of the host under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentMode {
     /// No credentials means the local board, an instance admin.
+    #[value(name = "local_trusted")]
     LocalTrusted,
     /// Sessions, board API keys and agent keys; no credentials means nobody.
     Authenticated,

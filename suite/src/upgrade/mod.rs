@@ -24,6 +24,7 @@ use crate::client::{Call, HostClient};
 use crate::db::HostDb;
 use crate::plugin::{self, InstalledPlugin, PreparedPlugin};
 use crate::property::migrations::package::ProbePackage;
+use crate::wait::{poll_until, Interval, Probe};
 use crate::world::World;
 
 pub use snapshot::Snapshot;
@@ -537,8 +538,8 @@ fn failed_kept(before: &Snapshot, after: &Snapshot, failing_key: &str) -> Result
     Ok(())
 }
 
-/// Waits until plugin `key` answers a status other than `status` (or
-/// nothing); gives up quietly after `timeout`, like [`until_plugin_ready`].
+/// Waits until plugin `key` answers a status other than `status`; gives up
+/// quietly after `timeout` (the checks then report what they see).
 async fn until_plugin_status_is_not(
     client: &HostClient,
     board: &Credentials,
@@ -546,47 +547,39 @@ async fn until_plugin_status_is_not(
     status: &str,
     timeout: Duration,
 ) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let x = client
-            .send(&Call::new("GET", format!("/api/plugins/{key}")).as_(board))
-            .await;
-        if x.response
-            .as_ref()
-            .is_some_and(|r| r.body["status"] != status)
-        {
-            return true;
-        }
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_plugin(client, board, key, timeout, |s| s != status).await
 }
 
 /// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
-/// the background after they are healthy); gives up quietly after
-/// `timeout`, since the checks then report what they see.
+/// the background after they are healthy); `false` after `timeout`.
 pub async fn until_plugin_ready(
     client: &HostClient,
     board: &Credentials,
     key: &str,
     timeout: Duration,
 ) -> bool {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let x = client
-            .send(&Call::new("GET", format!("/api/plugins/{key}")).as_(board))
-            .await;
-        if x.response
-            .as_ref()
-            .is_some_and(|r| r.body["status"] == "ready")
-        {
-            return true;
-        }
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_plugin(client, board, key, timeout, |s| s == "ready").await
+}
+
+async fn until_plugin(
+    client: &HostClient,
+    board: &Credentials,
+    key: &str,
+    timeout: Duration,
+    wanted: impl Fn(&Value) -> bool,
+) -> bool {
+    let call = Call::new("GET", format!("/api/plugins/{key}")).as_(board);
+    poll_until(
+        timeout,
+        Interval::fixed(Duration::from_millis(200)),
+        || async {
+            let x = client.send(&call).await;
+            match x.response {
+                Some(r) if wanted(&r.body["status"]) => Probe::Done(()),
+                _ => Probe::NotYet(()),
+            }
+        },
+    )
+    .await
+    .is_ok()
 }
