@@ -19,6 +19,16 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the checks (scenario ids, levels and titles).
     List(ListArgs),
+    /// Compare two JSON reports check by check: exit 1 on a regression.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The report to compare against (e.g. main's).
+    pub base: PathBuf,
+    /// The report under review (e.g. the pull request's).
+    pub head: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -29,8 +39,9 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Host under test: paperclip@VERSION, url=http://127.0.0.1:PORT or mock.
-    #[arg(long)]
+    /// Host under test: paperclip@VERSION, url=http://127.0.0.1:PORT or mock
+    /// (the default: the bundled mock host, no install needed).
+    #[arg(long, default_value = "mock")]
     pub host: String,
 
     /// Deployment mode to start the host in (paperclip and mock hosts).
@@ -52,6 +63,12 @@ pub struct RunArgs {
     /// Run only these checks: an id, a prefix (`smoke.`), or `tag:NAME`. Repeatable.
     #[arg(long)]
     pub only: Vec<String>,
+
+    /// Run shard K of N (`2/3`): a deterministic split of the checks, for a
+    /// CI matrix; the shards together are exactly the full run. Restart and
+    /// upgrade checks stay with shard 1.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value = "human")]

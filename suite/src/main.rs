@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use conformance::cli::{
-    default_cache_dir, default_scenarios_dir, Cli, Command, Format, ListArgs, RunArgs,
+    default_cache_dir, default_scenarios_dir, Cli, Command, DiffArgs, Format, ListArgs, RunArgs,
 };
 use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::List(args) => list(args),
+        Command::Diff(args) => diff(args),
         Command::Run(args) => runtime.block_on(run(*args)),
     };
     // Property checks run on blocking threads; after an interrupt they may
@@ -47,6 +48,24 @@ fn main() -> ExitCode {
     // so do not wait for them.
     runtime.shutdown_background();
     code
+}
+
+/// `conformance diff BASE HEAD`: 0 without regressions, 1 with, 2 when a
+/// report cannot be read.
+fn diff(args: DiffArgs) -> ExitCode {
+    use conformance::report::diff;
+    let read = |p: &std::path::Path| diff::read_report(p);
+    match (read(&args.base), read(&args.head)) {
+        (Ok(base), Ok(head)) => {
+            let d = diff::diff(&base, &head);
+            print!("{}", d.render());
+            ExitCode::from(if d.regressions() > 0 { 1 } else { 0 })
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn list(args: ListArgs) -> ExitCode {
@@ -128,6 +147,7 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         sdk_version: args.sdk_version.clone(),
         repro_prefix: repro,
         upgrade_from,
+        shard: args.shard.as_deref().map(str::parse).transpose()?,
     })
 }
 

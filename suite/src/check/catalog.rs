@@ -15,6 +15,28 @@ use crate::restart;
 use crate::scenario::{self, Scenario};
 use crate::upgrade;
 
+/// One shard of a run: `index` of `of`, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub of: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Shard> {
+        let parsed = s
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, of)) if of >= 1 && (1..=of).contains(&index) => Ok(Shard { index, of }),
+            _ => Err(Error::Usage(format!(
+                "--shard {s} is not a shard: write K/N with 1 ≤ K ≤ N, e.g. --shard 2/3"
+            ))),
+        }
+    }
+}
+
 /// The checks of a run, by kind, in the order they are reported.
 pub struct Catalog {
     pub scenarios: Vec<Scenario>,
@@ -76,9 +98,74 @@ impl Catalog {
         self.scenarios.len() + self.properties.len() + self.restarts.len() + self.upgrades.len()
     }
 
+    /// Keeps shard `k` of `n` (1-based): the scenarios and properties, sorted
+    /// by id, are dealt round-robin, so the split depends only on the ids;
+    /// the checks that restart or upgrade the host stay with shard 1, which
+    /// owns the host's lifecycle. An empty shard is not an error (a small
+    /// `--only` over many shards).
+    pub fn shard(mut self, shard: Shard) -> Catalog {
+        let mut ids: Vec<String> = self
+            .scenarios
+            .iter()
+            .map(|s| s.id.clone())
+            .chain(self.properties.iter().map(|p| p.id().to_string()))
+            .collect();
+        ids.sort();
+        let mine = |id: &str| {
+            ids.iter()
+                .position(|i| i == id)
+                .is_some_and(|pos| pos % shard.of == shard.index - 1)
+        };
+        self.scenarios.retain(|s| mine(&s.id));
+        self.properties.retain(|p| mine(p.id()));
+        if shard.index != 1 {
+            self.restarts.clear();
+            self.upgrades.clear();
+        }
+        self
+    }
+
     /// Drops the upgrade checks: they run only when the run upgrades.
     pub fn without_upgrades(mut self) -> Catalog {
         self.upgrades.clear();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn ids(c: &Catalog) -> BTreeSet<String> {
+        c.ids().into_iter().collect()
+    }
+
+    #[test]
+    fn the_shards_together_are_exactly_the_full_run() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let full = ids(&Catalog::load(&dir).unwrap());
+        for of in 1..=4 {
+            let mut union = BTreeSet::new();
+            let mut total = 0;
+            for index in 1..=of {
+                let shard = Catalog::load(&dir).unwrap().shard(Shard { index, of });
+                if index != 1 {
+                    assert!(shard.restarts.is_empty() && shard.upgrades.is_empty());
+                }
+                total += shard.len();
+                union.extend(ids(&shard));
+            }
+            assert_eq!(union, full, "{of} shards");
+            assert_eq!(total, full.len(), "{of} shards overlap");
+        }
+    }
+
+    #[test]
+    fn shard_specs_parse() {
+        assert_eq!("2/3".parse::<Shard>().unwrap(), Shard { index: 2, of: 3 });
+        for bad in ["0/3", "4/3", "3", "a/b", "1/0"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
     }
 }

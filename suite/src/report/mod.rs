@@ -1,6 +1,7 @@
 //! Reports of a run: for people (`human`), for scripts (`json`) and for CI
 //! systems (`junit`).
 
+pub mod diff;
 pub mod human;
 pub mod json;
 pub mod junit;

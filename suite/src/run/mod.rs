@@ -67,6 +67,8 @@ pub struct RunOptions {
     /// then upgrade to the host under test (`--upgrade-from A[,B…]`): the
     /// first builds the data, each later one opens and migrates it.
     pub upgrade_from: Vec<HostSpec>,
+    /// Run only this shard of the checks (`--shard K/N`).
+    pub shard: Option<crate::check::catalog::Shard>,
 }
 
 /// The resources of one run.
@@ -111,6 +113,9 @@ impl Session {
         let catalog = Catalog::load(&self.options.scenarios_dir)?;
         let known_ids = catalog.ids();
         let mut selected = catalog.select(&self.options.only)?;
+        if let Some(shard) = self.options.shard {
+            selected = selected.shard(shard);
+        }
         if self.options.upgrade_from.is_empty() {
             if selected.len() == selected.upgrades.len() {
                 return Err(Error::Usage(
