@@ -20,26 +20,6 @@ use crate::plugin::worker::{WorkerHandle, WorkerSpec};
 /// The version the mock claims for `minimumHostVersion` checks.
 pub const COMPAT_HOST_VERSION: &str = "2026.707.0";
 
-/// `VALID_TRANSITIONS`.
-pub fn transition_allowed(from: &str, to: &str) -> bool {
-    let allowed: &[&str] = match from {
-        "installed" => &["ready", "error", "uninstalled"],
-        "ready" => &[
-            "ready",
-            "disabled",
-            "error",
-            "upgrade_pending",
-            "uninstalled",
-        ],
-        "disabled" => &["ready", "uninstalled"],
-        "error" => &["ready", "uninstalled"],
-        "upgrade_pending" => &["ready", "error", "uninstalled"],
-        "uninstalled" => &["installed"],
-        _ => &[],
-    };
-    allowed.contains(&to)
-}
-
 /// A plugin row.
 #[derive(Debug, Clone)]
 pub struct PluginRow {
@@ -437,23 +417,5 @@ pub async fn load_all(host: Arc<Host>) {
         if let Err(e) = reactivate(&host, id).await {
             tracing::warn!(plugin = %id, error = %e, "plugin activation failed");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("installed", "ready", true)]
-    #[case("ready", "disabled", true)]
-    #[case("disabled", "ready", true)]
-    #[case("disabled", "error", false)]
-    #[case("uninstalled", "installed", true)]
-    #[case("uninstalled", "ready", false)]
-    #[case("error", "disabled", false)]
-    fn transitions(#[case] from: &str, #[case] to: &str, #[case] ok: bool) {
-        assert_eq!(transition_allowed(from, to), ok);
     }
 }
