@@ -88,6 +88,39 @@ pub enum Defect {
     CrossCompanyRead,
     /// The namespace hash is taken from the slug instead of the plugin key.
     NamespaceSlugHash,
+    // Scoped-route contract (the `routes` property).
+    /// Other spellings of a company id (upper case, braced, urn, no hyphens) count as that company.
+    NonCanonicalCompanyId,
+    /// An empty `companyId` string resolves the company.
+    EmptyCompanyResolves,
+    /// The `Authorization` header reaches the worker.
+    ForwardAuthorization,
+    /// The `Cookie` header reaches the worker.
+    ForwardCookie,
+    /// A plugin's `Set-Cookie` header is copied to the response.
+    CopySetCookie,
+    /// `always-for-agent` is enforced only on in-progress issues of the caller.
+    SkipAlwaysForAgent,
+    /// The checkout param is `companyResolution.param` instead of `issueId`.
+    CheckoutParamFromResolution,
+    /// Webhook routes authenticate like board-or-agent instead of answering 422.
+    WebhookAuthenticated,
+    /// No 413 for bodies over 1,000,000 bytes.
+    NoBodyLimit,
+    /// Route params reach the worker without percent-decoding.
+    RawParams,
+    /// The last declared matching route wins instead of the first.
+    LastRouteWins,
+    /// A repeated query key gives its first value, not an array.
+    QueryFirstValue,
+    /// Worker errors answer 500 instead of 502.
+    WorkerError500,
+    /// Board routes answer 401 to unauthenticated callers instead of 403.
+    BoardRoute401,
+    /// A trailing slash in the request path does not match.
+    StrictTrailingSlash,
+    /// Worker statuses outside 200–599 answer 500 instead of 200.
+    StatusNotClamped,
 }
 
 /// Every defect with its CLI name and a one-line description.
@@ -181,6 +214,86 @@ pub const DEFECTS: &[(Defect, &str, &str)] = &[
         Defect::NamespaceSlugHash,
         "namespace-slug-hash",
         "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
+    ),
+    (
+        Defect::NonCanonicalCompanyId,
+        "non-canonical-company-id",
+        "upper-case, braced, urn:uuid: and unhyphenated spellings of a company id count as that company on scoped routes",
+    ),
+    (
+        Defect::EmptyCompanyResolves,
+        "empty-company-resolves",
+        "an empty companyId (body or query) resolves the company instead of 400",
+    ),
+    (
+        Defect::ForwardAuthorization,
+        "forward-authorization",
+        "the Authorization header is forwarded to the plugin worker",
+    ),
+    (
+        Defect::ForwardCookie,
+        "forward-cookie",
+        "the Cookie header is forwarded to the plugin worker",
+    ),
+    (
+        Defect::CopySetCookie,
+        "copy-set-cookie",
+        "a plugin's Set-Cookie response header is copied to the client",
+    ),
+    (
+        Defect::SkipAlwaysForAgent,
+        "skip-always-for-agent",
+        "always-for-agent routes check the checkout only on the caller's in-progress issues",
+    ),
+    (
+        Defect::CheckoutParamFromResolution,
+        "checkout-param-from-resolution",
+        "the checkout policy reads companyResolution.param instead of the hard-coded issueId (no 422)",
+    ),
+    (
+        Defect::WebhookAuthenticated,
+        "webhook-authenticated",
+        "webhook routes authenticate like board-or-agent instead of answering 422",
+    ),
+    (
+        Defect::NoBodyLimit,
+        "no-body-limit",
+        "scoped routes accept bodies over 1,000,000 bytes (no 413)",
+    ),
+    (
+        Defect::RawParams,
+        "raw-params",
+        "route params reach the worker without percent-decoding",
+    ),
+    (
+        Defect::LastRouteWins,
+        "last-route-wins",
+        "the last declared matching route wins instead of the first",
+    ),
+    (
+        Defect::QueryFirstValue,
+        "query-first-value",
+        "a repeated query key reaches the worker as its first value instead of an array",
+    ),
+    (
+        Defect::WorkerError500,
+        "worker-error-500",
+        "a worker that throws answers 500 instead of 502",
+    ),
+    (
+        Defect::BoardRoute401,
+        "board-route-401",
+        "board routes answer 401 to unauthenticated callers instead of 403 \"Board access required\"",
+    ),
+    (
+        Defect::StrictTrailingSlash,
+        "strict-trailing-slash",
+        "a trailing slash in the request path no longer matches the declared route",
+    ),
+    (
+        Defect::StatusNotClamped,
+        "status-not-clamped",
+        "a worker status outside 200-599 answers 500 instead of being clamped to 200",
     ),
 ];
 
