@@ -187,6 +187,103 @@ const MATRIX: &[Row] = &[
         &["scoping"],
         "contract-db-worker.md B3 (issues.get of another company's issue is null)",
     ),
+    // The scoped-route contract (the routes property and its fixture).
+    row(
+        "non-canonical-company-id",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §2, §4.2 steps 8–9 (ids compared as strings); docs/findings.md F18",
+    ),
+    row(
+        "empty-company-resolves",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 8; docs/findings.md F18",
+    ),
+    row(
+        "forward-authorization",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.3 (forwarded header allowlist)",
+    ),
+    row(
+        "forward-cookie",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.3 (forwarded header allowlist)",
+    ),
+    row(
+        "copy-set-cookie",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.4 (response header allowlist)",
+    ),
+    row(
+        "skip-always-for-agent",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §5.1 item 4, §6 (always-for-agent rows)",
+    ),
+    row(
+        "checkout-param-from-resolution",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §5.1 item 1 (the hard-coded issueId, 422)",
+    ),
+    row(
+        "webhook-authenticated",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 7, §6 (webhook column)",
+    ),
+    row(
+        "no-body-limit",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 12 (1,000,000 bytes re-serialised, 413)",
+    ),
+    row(
+        "raw-params",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6 (params decoded), §4.3",
+    ),
+    row(
+        "last-route-wins",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6, §3.6 (first declared wins)",
+    ),
+    row(
+        "query-first-value",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §0 (simple query parser), §4.3 (query)",
+    ),
+    row(
+        "worker-error-500",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.5 rule 4 (worker error 502)",
+    ),
+    row(
+        "board-route-401",
+        AUTH,
+        &["routes"],
+        "contract-http.md §2 (assertBoard), §4.2 step 7, §6 (authenticated, no credentials)",
+    ),
+    row(
+        "strict-trailing-slash",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6 (trailing slashes stripped)",
+    ),
+    row(
+        "status-not-clamped",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.4 (status outside 200–599 becomes 200)",
+    ),
 ];
 
 /// One run of the suite.

@@ -25,6 +25,9 @@ pub enum Caller {
     Revoked,
     /// A terminated agent of A.
     Terminated,
+    /// The board API key of a user without any membership or role
+    /// (authenticated mode only).
+    NonMember,
 }
 
 /// The issue a request names (all in company A but `OfB`).
@@ -279,8 +282,7 @@ fn target() -> impl Strategy<Value = Target> {
 }
 
 fn caller(authenticated: bool) -> BoxedStrategy<Caller> {
-    let _ = authenticated;
-    prop_oneof![
+    let common = prop_oneof![
         3 => Just(Caller::Board),
         1 => Just(Caller::NoCredentials),
         1 => Just(Caller::BogusBearer),
@@ -290,8 +292,12 @@ fn caller(authenticated: bool) -> BoxedStrategy<Caller> {
         4 => Just(Caller::Assignee),
         1 => Just(Caller::Revoked),
         1 => Just(Caller::Terminated),
-    ]
-    .boxed()
+    ];
+    if authenticated {
+        prop_oneof![12 => common, 2 => Just(Caller::NonMember)].boxed()
+    } else {
+        common.boxed()
+    }
 }
 
 fn request_shape() -> impl Strategy<

@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::exchange::Exchange;
 use crate::scenario::runner::BOGUS_TOKEN;
 use crate::target::DeploymentMode;
-use crate::world::{Agent, Issue, World};
+use crate::world::{sign_up_board_key, Agent, Issue, World};
 
 /// A run id no heartbeat run has.
 pub const OTHER_RUN: &str = "00000000-0000-4000-8000-00000000c0de";
@@ -53,6 +53,8 @@ pub struct Facts {
     pub company_b: String,
     pub board: Credentials,
     pub board_user_id: String,
+    /// A board API key of a user without membership (authenticated mode).
+    pub non_member: Option<(Credentials, String)>,
     pub agent_a: Agent,
     pub agent_b: Agent,
     pub assignee: Agent,
@@ -144,6 +146,10 @@ pub async fn build(
             .map(|c| c.id.clone())
             .unwrap_or_default()
     };
+    let non_member = match world.mode {
+        DeploymentMode::Authenticated => Some(sign_up_board_key(client, None).await?),
+        DeploymentMode::LocalTrusted => None,
+    };
     Ok(Facts {
         mode: world.mode,
         plugin_key: plugin_key.to_string(),
@@ -152,6 +158,7 @@ pub async fn build(
         company_b: company("b"),
         board: world.board.clone(),
         board_user_id: world.board_user_id.clone(),
+        non_member,
         agent_a,
         agent_b,
         assignee,
@@ -352,6 +359,10 @@ pub fn wire(case: &RoutesCase, facts: &Facts) -> WireRequest {
         .collect();
     let bearer = match case.caller {
         Caller::Board => facts.board.bearer.clone(),
+        Caller::NonMember => facts
+            .non_member
+            .as_ref()
+            .and_then(|(c, _)| c.bearer.clone()),
         Caller::NoCredentials | Caller::MalformedAuthorization => None,
         Caller::BogusBearer => Some(BOGUS_TOKEN.to_string()),
         other => facts.agent(other).map(|a| a.token.clone()),

@@ -198,9 +198,27 @@ fn rules() -> Vec<RoutesCase> {
     ]
 }
 
-/// Every fixed case.
-pub fn all() -> Vec<RoutesCase> {
+/// The board key of a user without membership, authenticated mode only.
+fn non_member() -> Vec<RoutesCase> {
+    [
+        OPEN_QUERY,
+        OPEN_BODY,
+        OPEN_ISSUE,
+        cell(Auth::Board, Checkout::Always, Resolution::Absent),
+        cell(Auth::Agent, Checkout::None, Resolution::Issue),
+        cell(Auth::Webhook, Checkout::Absent, Resolution::Query),
+    ]
+    .into_iter()
+    .map(|c| plain(c, "PATCH", Caller::NonMember, IssueKind::Assigned))
+    .collect()
+}
+
+/// Every fixed case of a run.
+pub fn all(authenticated: bool) -> Vec<RoutesCase> {
     let mut out = cells();
     out.extend(rules());
+    if authenticated {
+        out.extend(non_member());
+    }
     out
 }

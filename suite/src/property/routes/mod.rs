@@ -111,7 +111,9 @@ impl Property for RoutesProperty {
             result = run_property(self, env, config, case::cases(authenticated), |c| {
                 runner.run(c)
             });
-            result.cases = result.cases.map(|n| n + fixed::all().len() as u32);
+            result.cases = result
+                .cases
+                .map(|n| n + fixed::all(authenticated).len() as u32);
         }
         result.duration_ms = started.elapsed().as_millis() as u64;
         result.reason = Some(runner.cell_report());
@@ -138,7 +140,7 @@ impl Runner<'_> {
     /// Runs every fixed case and reports all that fail, the first in full.
     fn fixed(&self, property: &RoutesProperty, config: &PropertyConfig) -> CheckResult {
         let mut result = base_result(property, self.env, config);
-        let cases = fixed::all();
+        let cases = fixed::all(self.env.world.mode == DeploymentMode::Authenticated);
         let mut failed: Vec<(RoutesCase, CaseFailure)> = Vec::new();
         for c in &cases {
             if let Err(f) = self.run(c) {

@@ -46,10 +46,12 @@ fn error(status: u16, text: impl Into<String>, rule: &'static str) -> Prediction
 /// The actor the host resolves (§1).
 #[derive(Debug, Clone, PartialEq)]
 enum Actor {
-    /// A board; `user` is its user id, `run` whether the run header applies.
+    /// A board; `user` is its user id, `run` whether the run header applies,
+    /// `member` whether it is a member of the world's companies.
     Board {
         user: String,
         run: bool,
+        member: bool,
     },
     Agent {
         id: String,
@@ -71,12 +73,23 @@ fn actor(case: &RoutesCase, facts: &Facts, profile: &Profile) -> Actor {
     let local_board = |run| Actor::Board {
         user: "local-board".into(),
         run,
+        member: true,
     };
     match case.caller {
         Caller::Board if local => local_board(true),
         Caller::Board => Actor::Board {
             user: facts.board_user_id.clone(),
             run: true,
+            member: true,
+        },
+        Caller::NonMember => Actor::Board {
+            user: facts
+                .non_member
+                .as_ref()
+                .map(|(_, u)| u.clone())
+                .unwrap_or_default(),
+            run: true,
+            member: false,
         },
         // §1 A: not a bearer token, so the initial actor, run header applied.
         Caller::NoCredentials | Caller::MalformedAuthorization if local => local_board(true),
@@ -186,8 +199,8 @@ fn company_access(actor: &Actor, company: &str, facts: &Facts) -> Option<Predict
             "Agent key cannot access another company",
             "§2: an agent's company must equal the resolved one, compared as strings",
         )),
-        Actor::Board { .. } if facts.mode == DeploymentMode::Authenticated => {
-            let member = company == facts.company_a || company == facts.company_b;
+        Actor::Board { member, .. } if facts.mode == DeploymentMode::Authenticated => {
+            let member = *member && (company == facts.company_a || company == facts.company_b);
             (!member).then(|| {
                 error(
                     403,
@@ -269,7 +282,9 @@ fn worker_input(
 ) -> Value {
     let run = wire.header("x-paperclip-run-id").map(String::from);
     let actor = match actor {
-        Actor::Board { user, run: applies } => json!({
+        Actor::Board {
+            user, run: applies, ..
+        } => json!({
             "actorType": "user", "actorId": user, "agentId": null, "userId": user,
             "runId": if *applies { run } else { None },
         }),
