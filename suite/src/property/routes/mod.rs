@@ -16,6 +16,8 @@ pub mod exec;
 pub mod fixed;
 pub mod fixture;
 pub mod model;
+#[cfg(test)]
+mod model_tests;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -239,6 +241,8 @@ impl Runner<'_> {
 fn expected_json(p: &Prediction) -> Value {
     let body = match &p.body {
         Expect::Error(e) => json!({ "error": e }),
+        // The at-limit echo carries a megabyte: not for a report.
+        Expect::Json(v) if v.to_string().len() > 20_000 => json!("<large body>"),
         Expect::Json(v) => v.clone(),
         Expect::Empty => json!(""),
     };
