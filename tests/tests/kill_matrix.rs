@@ -69,13 +69,18 @@ const MATRIX: &[Row] = &[
     row(
         "unknown-route-503",
         LOCAL,
-        &["dispatch.unknown-route", "authz"],
+        &["dispatch.unknown-route", "authz", "routes"],
         "contract-http.md §4.1 step 6; real-host.md §7 #11",
     ),
     row(
         "auth-before-lookup",
         AUTH,
-        &["dispatch.unknown-route", "dispatch.unknown-plugin", "authz"],
+        &[
+            "dispatch.unknown-route",
+            "dispatch.unknown-plugin",
+            "authz",
+            "routes",
+        ],
         "contract-http.md §4.1, §11 item 1; real-host.md §6, §7 #19",
     ),
     row(
@@ -88,19 +93,19 @@ const MATRIX: &[Row] = &[
     row(
         "bogus-bearer-board",
         AUTH,
-        &["auth.bogus-bearer-401", "authz"],
+        &["auth.bogus-bearer-401", "authz", "routes"],
         "contract-http.md §1 B.4, §6; real-host.md §7 #18",
     ),
     row(
         "revoked-key-accepted",
         AUTH,
-        &["auth.revoked-agent-key-401", "authz"],
+        &["auth.revoked-agent-key-401", "authz", "routes"],
         "contract-http.md §1 B.2, B.4; real-host.md §10 #5",
     ),
     row(
         "skip-company-access",
         LOCAL,
-        &["authz.cross-company-agent", "authz"],
+        &["authz.cross-company-agent", "authz", "routes"],
         "contract-http.md §2 (assertCompanyAccess), §4.2 step 9; real-host.md §7 #9",
     ),
     // Checkout policy.
@@ -110,6 +115,7 @@ const MATRIX: &[Row] = &[
         &[
             "checkout.assignee-needs-its-run",
             "checkout.stale-run-adopted",
+            "routes",
         ],
         "contract-http.md §5.1, §6 (checkout rows); real-host.md §7 #4–5",
     ),
@@ -119,6 +125,7 @@ const MATRIX: &[Row] = &[
         &[
             "checkout.assignee-needs-its-run",
             "checkout.stale-run-adopted",
+            "routes",
         ],
         "contract-http.md §5.2, §6 (checkout rows); real-host.md §7 #5",
     ),
