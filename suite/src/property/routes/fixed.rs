@@ -47,7 +47,7 @@ fn cells() -> Vec<RoutesCase> {
         IssueKind::Idle,
         IssueKind::CheckedOut,
         IssueKind::Assigned,
-        IssueKind::OfB,
+        IssueKind::Idle,
     ];
     let mut out = Vec::new();
     for (i, c) in Cell::all().into_iter().enumerate() {
@@ -88,8 +88,10 @@ fn rules() -> Vec<RoutesCase> {
         // Checkout: always-for-agent on any issue; the hard-coded issueId.
         with(agent(ALWAYS_ISSUE), |k| k.run = RunHeader::OtherRun),
         plain(ALWAYS_ISSUE, "GET", Assignee, IssueKind::Assigned),
-        with(plain(ALWAYS_BODY, "DELETE", AgentA, IssueKind::OfB), |k| {
-            k.run = RunHeader::OtherRun
+        // An issue of another company than the resolved one: 404.
+        with(plain(ALWAYS_BODY, "DELETE", AgentB, IssueKind::Idle), |k| {
+            k.run = RunHeader::OtherRun;
+            k.company = CompanyValue::B;
         }),
         with(
             plain(ALWAYS_ISSUE, "PATCH", Assignee, IssueKind::CheckedOut),

@@ -144,22 +144,15 @@ fn auth(route: &Route, actor: &Actor) -> Option<Prediction> {
 /// `issueService.getById` (§4.2 step 8): a UUID or an identifier.
 fn find_issue<'a>(facts: &'a Facts, value: &str) -> Option<(IssueKind, &'a crate::world::Issue)> {
     let v = value.trim();
-    [
-        IssueKind::Idle,
-        IssueKind::Assigned,
-        IssueKind::CheckedOut,
-        IssueKind::OfB,
-    ]
-    .into_iter()
-    .map(|k| (k, facts.issue(k)))
-    .find(|(_, i)| i.id.eq_ignore_ascii_case(v) || i.identifier.eq_ignore_ascii_case(v))
+    [IssueKind::Idle, IssueKind::Assigned, IssueKind::CheckedOut]
+        .into_iter()
+        .map(|k| (k, facts.issue(k)))
+        .find(|(_, i)| i.id.eq_ignore_ascii_case(v) || i.identifier.eq_ignore_ascii_case(v))
 }
 
-fn issue_company(facts: &Facts, kind: IssueKind) -> &str {
-    match kind {
-        IssueKind::OfB => &facts.company_b,
-        _ => &facts.company_a,
-    }
+/// Every issue of the routes world is company A's (exec.rs says why).
+fn issue_company(facts: &Facts, _kind: IssueKind) -> &str {
+    &facts.company_a
 }
 
 /// §4.2 step 8: company resolution. Values are taken as strings and never

@@ -64,7 +64,6 @@ fn facts(mode: DeploymentMode) -> Facts {
         idle: issue(1, None),
         assigned: issue(2, None),
         checked_out: issue(3, Some("33333333-0000-4000-8000-000000000003")),
-        of_b: issue(4, None),
         built: std::time::Instant::now(),
     }
 }
@@ -150,15 +149,6 @@ const ALWAYS_ISSUE: Cell = cell(Auth::BoardOrAgent, Checkout::Always, Resolution
 #[case(case(ALWAYS_ISSUE, "POST", Caller::Board, IssueKind::Idle), 200)]
 #[case(
     case(
-        cell(Auth::Agent, Checkout::Always, Resolution::Body),
-        "DELETE",
-        Caller::AgentA,
-        IssueKind::OfB
-    ),
-    404
-)]
-#[case(
-    case(
         cell(Auth::Agent, Checkout::InProgress, Resolution::Issue),
         "PATCH",
         Caller::AgentA,
@@ -201,6 +191,21 @@ fn checkout_with_the_right_run_passes_and_another_run_conflicts() {
     let (status, text) = status_error(&local(&c));
     assert_eq!(status, 500);
     assert!(text.unwrap().ends_with("for update\nparams: CON-3"));
+}
+
+#[test]
+fn a_checkout_issue_of_another_company_is_not_found() {
+    let mut c = case(
+        cell(Auth::Agent, Checkout::Always, Resolution::Body),
+        "DELETE",
+        Caller::AgentB,
+        IssueKind::Idle,
+    );
+    c.company = CompanyValue::B;
+    assert_eq!(
+        status_error(&local(&c)),
+        (404, Some("Issue not found".into()))
+    );
 }
 
 #[test]
