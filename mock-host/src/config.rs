@@ -116,6 +116,41 @@ pub enum Defect {
     NamespaceSlugHash,
     /// Re-activation stamps applied ledger rows with a new applied time.
     LedgerRetimed,
+    // Scoped-route contract (the `routes` property).
+    /// Other spellings of a company id (upper case, braced, urn, no hyphens) count as that company.
+    NonCanonicalCompanyId,
+    /// An empty `companyId` string resolves the company.
+    EmptyCompanyResolves,
+    /// The `Authorization` header reaches the worker.
+    ForwardAuthorization,
+    /// The `Cookie` header reaches the worker.
+    ForwardCookie,
+    /// A plugin's `Set-Cookie` header is copied to the response.
+    CopySetCookie,
+    /// `always-for-agent` is enforced only on in-progress issues of the caller.
+    SkipAlwaysForAgent,
+    /// The checkout param is `companyResolution.param` instead of `issueId`.
+    CheckoutParamFromResolution,
+    /// Webhook routes authenticate like board-or-agent instead of answering 422.
+    WebhookAuthenticated,
+    /// No 413 for bodies over 1,000,000 bytes.
+    NoBodyLimit,
+    /// Route params reach the worker without percent-decoding.
+    RawParams,
+    /// The last declared matching route wins instead of the first.
+    LastRouteWins,
+    /// A repeated query key gives its first value, not an array.
+    QueryFirstValue,
+    /// Worker errors answer 500 instead of 502.
+    #[strum(serialize = "worker-error-500")]
+    WorkerError500,
+    /// Board routes answer 401 to unauthenticated callers instead of 403.
+    #[strum(serialize = "board-route-401")]
+    BoardRoute401,
+    /// A trailing slash in the request path does not match.
+    StrictTrailingSlash,
+    /// Worker statuses outside 200–599 answer 500 instead of 200.
+    StatusNotClamped,
 }
 
 impl Defect {
@@ -146,6 +181,22 @@ impl Defect {
             Defect::CrossCompanyRead => "issues.get returns an issue of another company instead of null (issueOfB with companyId A)",
             Defect::NamespaceSlugHash => "the namespace's hash suffix is taken from sha256(namespaceSlug) instead of sha256(pluginKey)",
             Defect::LedgerRetimed => "re-activation (enable, restart) stamps the applied rows of plugin_migrations with a new applied_at",
+            Defect::NonCanonicalCompanyId => "upper-case, braced, urn:uuid: and unhyphenated spellings of a company id count as that company on scoped routes",
+            Defect::EmptyCompanyResolves => "an empty companyId (body or query) resolves the company instead of 400",
+            Defect::ForwardAuthorization => "the Authorization header is forwarded to the plugin worker",
+            Defect::ForwardCookie => "the Cookie header is forwarded to the plugin worker",
+            Defect::CopySetCookie => "a plugin's Set-Cookie response header is copied to the client",
+            Defect::SkipAlwaysForAgent => "always-for-agent routes check the checkout only on the caller's in-progress issues",
+            Defect::CheckoutParamFromResolution => "the checkout policy reads companyResolution.param instead of the hard-coded issueId (no 422)",
+            Defect::WebhookAuthenticated => "webhook routes authenticate like board-or-agent instead of answering 422",
+            Defect::NoBodyLimit => "scoped routes accept bodies over 1,000,000 bytes (no 413)",
+            Defect::RawParams => "route params reach the worker without percent-decoding",
+            Defect::LastRouteWins => "the last declared matching route wins instead of the first",
+            Defect::QueryFirstValue => "a repeated query key reaches the worker as its first value instead of an array",
+            Defect::WorkerError500 => "a worker that throws answers 500 instead of 502",
+            Defect::BoardRoute401 => "board routes answer 401 to unauthenticated callers instead of 403 \"Board access required\"",
+            Defect::StrictTrailingSlash => "a trailing slash in the request path no longer matches the declared route",
+            Defect::StatusNotClamped => "a worker status outside 200-599 answers 500 instead of being clamped to 200",
         }
     }
 
@@ -263,6 +314,22 @@ mod tests {
                 "cross-company-read",
                 "namespace-slug-hash",
                 "ledger-retimed",
+                "non-canonical-company-id",
+                "empty-company-resolves",
+                "forward-authorization",
+                "forward-cookie",
+                "copy-set-cookie",
+                "skip-always-for-agent",
+                "checkout-param-from-resolution",
+                "webhook-authenticated",
+                "no-body-limit",
+                "raw-params",
+                "last-route-wins",
+                "query-first-value",
+                "worker-error-500",
+                "board-route-401",
+                "strict-trailing-slash",
+                "status-not-clamped",
             ]
         );
         for d in Defect::iter() {

@@ -97,7 +97,7 @@ impl World {
                     step: "authenticated board".into(),
                     message: "authenticated mode needs the host's database to grant the first user instance admin; pass --host-database-url".into(),
                 })?;
-                bootstrap_board_key(client, db).await?
+                sign_up_board_key(client, Some(db)).await?
             }
         };
         let mut world = World {
@@ -365,7 +365,13 @@ pub fn export_agent(vars: &mut Vars, name: &str, a: &Agent) {
 /// Authenticated mode: sign up an admin, grant instance admin in the
 /// database (no HTTP route can make the first admin, real-host.md §4), and
 /// mint a board API key, which needs no browser Origin afterwards.
-async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<(Credentials, String)> {
+/// Signs up a fresh user and creates a board API key with its session; with
+/// `admin_db` the user is made instance admin first. Without it the user has
+/// no role and no company membership (the routes property's non-member).
+pub async fn sign_up_board_key(
+    client: &HostClient,
+    admin_db: Option<&HostDb>,
+) -> Result<(Credentials, String)> {
     let origin = client.base_url().to_string();
     let email = format!(
         "admin-{}@conformance.test",
@@ -408,11 +414,13 @@ async fn bootstrap_board_key(client: &HostClient, db: &HostDb) -> Result<(Creden
                 "POST /api/auth/sign-up/email answered {status} without a user id: {body}"
             ),
         })?;
-    db.execute(
-        "insert into instance_user_roles (user_id, role) values ($1, 'instance_admin')",
-        &[json!(user_id)],
-    )
-    .await?;
+    if let Some(db) = admin_db {
+        db.execute(
+            "insert into instance_user_roles (user_id, role) values ($1, 'instance_admin')",
+            &[json!(user_id)],
+        )
+        .await?;
+    }
     let resp = http
         .post(format!("{origin}/api/board-api-keys"))
         .header("Origin", &origin)

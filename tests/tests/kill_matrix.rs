@@ -88,13 +88,18 @@ const MATRIX: &[Row] = &[
     row(
         "unknown-route-503",
         LOCAL,
-        &["dispatch.unknown-route", "authz"],
+        &["dispatch.unknown-route", "authz", "routes"],
         "contract-http.md §4.1 step 6; real-host.md §7 #11",
     ),
     row(
         "auth-before-lookup",
         AUTH,
-        &["dispatch.unknown-route", "dispatch.unknown-plugin", "authz"],
+        &[
+            "dispatch.unknown-route",
+            "dispatch.unknown-plugin",
+            "authz",
+            "routes",
+        ],
         "contract-http.md §4.1, §11 item 1; real-host.md §6, §7 #19",
     ),
     row(
@@ -107,19 +112,19 @@ const MATRIX: &[Row] = &[
     row(
         "bogus-bearer-board",
         AUTH,
-        &["auth.bogus-bearer-401", "authz"],
+        &["auth.bogus-bearer-401", "authz", "routes"],
         "contract-http.md §1 B.4, §6; real-host.md §7 #18",
     ),
     row(
         "revoked-key-accepted",
         AUTH,
-        &["auth.revoked-agent-key-401", "authz"],
+        &["auth.revoked-agent-key-401", "authz", "routes"],
         "contract-http.md §1 B.2, B.4; real-host.md §10 #5",
     ),
     row(
         "skip-company-access",
         LOCAL,
-        &["authz.cross-company-agent", "authz"],
+        &["authz.cross-company-agent", "authz", "routes"],
         "contract-http.md §2 (assertCompanyAccess), §4.2 step 9; real-host.md §7 #9",
     ),
     // Checkout policy.
@@ -129,6 +134,7 @@ const MATRIX: &[Row] = &[
         &[
             "checkout.assignee-needs-its-run",
             "checkout.stale-run-adopted",
+            "routes",
         ],
         "contract-http.md §5.1, §6 (checkout rows); real-host.md §7 #4–5",
     ),
@@ -138,6 +144,7 @@ const MATRIX: &[Row] = &[
         &[
             "checkout.assignee-needs-its-run",
             "checkout.stale-run-adopted",
+            "routes",
         ],
         "contract-http.md §5.2, §6 (checkout rows); real-host.md §7 #5",
     ),
@@ -222,6 +229,103 @@ const MATRIX: &[Row] = &[
         LOCAL,
         &["scoping"],
         "contract-db-worker.md B3 (issues.get of another company's issue is null)",
+    ),
+    // The scoped-route contract (the routes property and its fixture).
+    row(
+        "non-canonical-company-id",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §2, §4.2 steps 8–9 (ids compared as strings); docs/findings.md F18",
+    ),
+    row(
+        "empty-company-resolves",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 8; docs/findings.md F18",
+    ),
+    row(
+        "forward-authorization",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.3 (forwarded header allowlist)",
+    ),
+    row(
+        "forward-cookie",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.3 (forwarded header allowlist)",
+    ),
+    row(
+        "copy-set-cookie",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.4 (response header allowlist)",
+    ),
+    row(
+        "skip-always-for-agent",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §5.1 item 4, §6 (always-for-agent rows)",
+    ),
+    row(
+        "checkout-param-from-resolution",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §5.1 item 1 (the hard-coded issueId, 422)",
+    ),
+    row(
+        "webhook-authenticated",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 7, §6 (webhook column)",
+    ),
+    row(
+        "no-body-limit",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.2 step 12 (1,000,000 bytes re-serialised, 413)",
+    ),
+    row(
+        "raw-params",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6 (params decoded), §4.3",
+    ),
+    row(
+        "last-route-wins",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6, §3.6 (first declared wins)",
+    ),
+    row(
+        "query-first-value",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §0 (simple query parser), §4.3 (query)",
+    ),
+    row(
+        "worker-error-500",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.5 rule 4 (worker error 502)",
+    ),
+    row(
+        "board-route-401",
+        AUTH,
+        &["routes"],
+        "contract-http.md §2 (assertBoard), §4.2 step 7, §6 (authenticated, no credentials)",
+    ),
+    row(
+        "strict-trailing-slash",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.1 step 6 (trailing slashes stripped)",
+    ),
+    row(
+        "status-not-clamped",
+        LOCAL,
+        &["routes"],
+        "contract-http.md §4.4 (status outside 200–599 becomes 200)",
     ),
 ];
 

@@ -72,8 +72,13 @@ fn parse_query(q: Option<&str>) -> Map<String, Value> {
     out
 }
 
-/// Matches a manifest route pattern against the request path.
-fn match_path(pattern: &str, path: &str) -> Option<std::result::Result<Map<String, Value>, ()>> {
+/// Matches a manifest route pattern against the request path; params are
+/// percent-decoded unless `raw` (defect raw-params).
+fn match_path(
+    pattern: &str,
+    path: &str,
+    raw: bool,
+) -> Option<std::result::Result<Map<String, Value>, ()>> {
     let pat: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
     let req: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if pat.len() != req.len() {
@@ -82,6 +87,10 @@ fn match_path(pattern: &str, path: &str) -> Option<std::result::Result<Map<Strin
     let mut params = Map::new();
     for (p, r) in pat.iter().zip(&req) {
         if let Some(name) = p.strip_prefix(':') {
+            if raw {
+                params.insert(name.to_string(), Value::String(r.to_string()));
+                continue;
+            }
             match decode_component(r) {
                 Some(v) => {
                     params.insert(name.to_string(), Value::String(v));
@@ -169,12 +178,23 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         .cloned()
         .unwrap_or_default();
     let mut matched = None;
-    for r in &routes {
+    let defects = &state.config.defects;
+    // Defect last-route-wins: the last declared match wins.
+    let ordered: Vec<&Value> = if defects.has(Defect::LastRouteWins) {
+        routes.iter().rev().collect()
+    } else {
+        routes.iter().collect()
+    };
+    // Defect strict-trailing-slash: `/x/` no longer matches `/x`.
+    let strict = defects.has(Defect::StrictTrailingSlash)
+        && request_path.len() > 1
+        && request_path.ends_with('/');
+    for r in ordered.into_iter().filter(|_| !strict) {
         if r.get("method").and_then(Value::as_str) != Some(method.as_str()) {
             continue;
         }
         let pattern = r.get("path").and_then(Value::as_str).unwrap_or_default();
-        match match_path(pattern, &request_path) {
+        match match_path(pattern, &request_path, defects.has(Defect::RawParams)) {
             Some(Ok(params)) => {
                 matched = Some((r.clone(), params));
                 break;
@@ -201,6 +221,8 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
                     403
                 }
                 Error::Rpc { code, .. } if *code == rpc_code::METHOD_NOT_IMPLEMENTED => 501,
+                // Defect worker-error-500.
+                Error::Rpc { .. } if state.config.defects.has(Defect::WorkerError500) => 500,
                 Error::Rpc { .. } => 502,
                 _ => 500,
             };
@@ -229,13 +251,27 @@ async fn handle(
         .unwrap_or_default();
     let method = req.method().clone();
     let headers = req.headers().clone();
-    let query = parse_query(req.uri().query());
-    // 7. auth mode
-    match route
-        .get("auth")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-    {
+    let defects = &state.config.defects;
+    let mut query = parse_query(req.uri().query());
+    // Defect query-first-value: repeated keys collapse to their first value.
+    if defects.has(Defect::QueryFirstValue) {
+        for v in query.values_mut() {
+            if let Value::Array(a) = v {
+                *v = a.first().cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
+    // 7. auth mode (defect webhook-authenticated: webhook as board-or-agent)
+    let auth = match route.get("auth").and_then(Value::as_str) {
+        Some("webhook") if defects.has(Defect::WebhookAuthenticated) => "board-or-agent",
+        other => other.unwrap_or_default(),
+    };
+    match auth {
+        // Defect board-route-401: nobody gets 401 on board routes.
+        "board" if defects.has(Defect::BoardRoute401) => {
+            authz::assert_authenticated(&actor)?;
+            authz::assert_board(&actor)?;
+        }
         "board" => {
             authz::assert_board(&actor)?;
         }
@@ -270,14 +306,20 @@ async fn handle(
                 .and_then(|r| r.get("key"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            body.str(key).map(String::from)
+            body.str(key)
+                .filter(|v| !v.is_empty() || defects.has(Defect::EmptyCompanyResolves))
+                .map(String::from)
         }
         Some("query") => {
             let key = resolution
                 .and_then(|r| r.get("key"))
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            query.get(key).and_then(Value::as_str).map(String::from)
+            query
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty() || defects.has(Defect::EmptyCompanyResolves))
+                .map(String::from)
         }
         Some(_) => {
             let param = resolution
@@ -294,8 +336,12 @@ async fn handle(
     };
     let company = company
         .ok_or_else(|| Error::bad_request("Unable to resolve company for plugin API route"))?;
-    // 9. company access (a non-uuid company can belong to nobody)
-    let company_id = Uuid::parse_str(&company).ok();
+    // 9. company access. The real host compares ids as strings: only the
+    // canonical spelling names the company, any other belongs to nobody
+    // (defect non-canonical-company-id: any spelling Uuid parses counts).
+    let company_id = Uuid::parse_str(&company)
+        .ok()
+        .filter(|id| defects.has(Defect::NonCanonicalCompanyId) || id.to_string() == company);
     if !state.config.defects.has(Defect::SkipCompanyAccess) {
         match company_id {
             Some(id) => authz::assert_company_access(&actor, id, &method)?,
@@ -311,8 +357,16 @@ async fn handle(
         &actor,
         policy == "none" || state.config.defects.has(Defect::SkipCheckoutPolicy),
     ) {
+        // Defect checkout-param-from-resolution: the resolution's param.
+        let param_name = match resolution
+            .and_then(|r| r.get("param"))
+            .and_then(Value::as_str)
+        {
+            Some(p) if defects.has(Defect::CheckoutParamFromResolution) => p,
+            _ => "issueId",
+        };
         let issue_param = params
-            .get("issueId")
+            .get(param_name)
             .and_then(Value::as_str)
             .ok_or_else(|| {
                 Error::unprocessable(
@@ -324,12 +378,21 @@ async fn handle(
             Some(i) if Some(i.company_id) == company_id => i,
             _ => return Err(Error::not_found("Issue not found")),
         };
-        let applies = policy == "always-for-agent"
+        // Defect skip-always-for-agent: always-for-agent as in-progress.
+        let always = policy == "always-for-agent" && !defects.has(Defect::SkipAlwaysForAgent);
+        let applies = always
             || (issue.status == "in_progress" && issue.assignee_agent_id == Some(agent.agent_id));
         if applies {
             let run = agent.run_id.as_deref().map(str::trim).unwrap_or_default();
             if run.is_empty() {
                 return Err(Error::unauthorized("Agent run id required"));
+            }
+            // The real host locks the issue by the raw param: an identifier
+            // fails that UUID query and its SQL is echoed (findings F17).
+            if Uuid::parse_str(issue_param).is_err() {
+                return Err(Error::internal(format!(
+                    "Failed query: select \"issues\".\"id\" from \"issues\" where \"issues\".\"id\" = $1 for update\nparams: {issue_param}"
+                )));
             }
             issues::assert_checkout_owner(
                 &**client,
@@ -354,7 +417,7 @@ async fn handle(
     }
     // 12. size of the re-serialised body
     let request_body = body.0.clone().unwrap_or(Value::Null);
-    if request_body.to_string().len() > BODY_LIMIT {
+    if request_body.to_string().len() > BODY_LIMIT && !defects.has(Defect::NoBodyLimit) {
         return Err(Error::http(413, "Plugin API request body is too large"));
     }
     // 13. the worker
@@ -374,7 +437,7 @@ async fn handle(
             "runId": info.run_id,
         },
         "companyId": company,
-        "headers": forwarded(&headers),
+        "headers": forwarded(&headers, defects),
     });
     let worker = state.workers.get(plugin.id).ok_or_else(|| {
         Error::internal(format!("No worker registered for plugin \"{}\"", plugin.id))
@@ -387,11 +450,17 @@ async fn handle(
             "Cannot read properties of null (reading 'status')",
         ));
     }
-    let status = result
-        .get("status")
-        .and_then(Value::as_i64)
-        .filter(|s| (200..=599).contains(s))
-        .unwrap_or(200) as u16;
+    // Defect status-not-clamped: out-of-range integers answer 500.
+    let out_of_range = if defects.has(Defect::StatusNotClamped) {
+        500
+    } else {
+        200
+    };
+    let status = match result.get("status").and_then(Value::as_i64) {
+        Some(s) if (200..=599).contains(&s) => s as u16,
+        Some(_) => out_of_range,
+        None => 200,
+    };
     let mut res = if status == 204 {
         axum::http::StatusCode::NO_CONTENT.into_response()
     } else {
@@ -400,7 +469,10 @@ async fn handle(
     if let Some(h) = result.get("headers").and_then(Value::as_object) {
         for (k, v) in h {
             let name = k.to_lowercase();
-            if PASSTHROUGH_HEADERS.contains(&name.as_str()) {
+            // Defect copy-set-cookie.
+            let copied = PASSTHROUGH_HEADERS.contains(&name.as_str())
+                || (name == "set-cookie" && defects.has(Defect::CopySetCookie));
+            if copied {
                 let text = match v {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
@@ -414,11 +486,19 @@ async fn handle(
     Ok(res)
 }
 
-fn forwarded(headers: &HeaderMap) -> Value {
+fn forwarded(headers: &HeaderMap, defects: &crate::config::Defects) -> Value {
     let mut out = Map::new();
-    for name in FORWARDED_HEADERS {
+    let mut names: Vec<&str> = FORWARDED_HEADERS.to_vec();
+    // Defects forward-authorization, forward-cookie: credentials leak.
+    if defects.has(Defect::ForwardAuthorization) {
+        names.push("authorization");
+    }
+    if defects.has(Defect::ForwardCookie) {
+        names.push("cookie");
+    }
+    for name in names {
         let values: Vec<&str> = headers
-            .get_all(*name)
+            .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
@@ -443,13 +523,13 @@ mod tests {
     #[case("/issues/:issueId/smoke", "/", None)]
     #[case("/issues/:id", "/issues/a%20b", Some(json!({"id": "a b"})))]
     fn paths(#[case] pattern: &str, #[case] path: &str, #[case] expected: Option<Value>) {
-        let got = match_path(pattern, path).map(|r| Value::Object(r.unwrap()));
+        let got = match_path(pattern, path, false).map(|r| Value::Object(r.unwrap()));
         assert_eq!(got, expected);
     }
 
     #[test]
     fn malformed_escape_is_an_error() {
-        assert_eq!(match_path("/x/:id", "/x/%zz"), Some(Err(())));
+        assert_eq!(match_path("/x/:id", "/x/%zz", false), Some(Err(())));
     }
 
     #[test]

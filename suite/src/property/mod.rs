@@ -13,6 +13,7 @@
 pub mod attribution;
 pub mod authz;
 pub mod migrations;
+pub mod routes;
 pub mod scoping;
 
 use std::collections::HashMap;
@@ -95,6 +96,7 @@ pub fn all() -> Vec<Box<dyn Property>> {
         Box::new(attribution::AttributionProperty),
         Box::new(migrations::MigrationsProperty),
         Box::new(scoping::ScopingProperty),
+        Box::new(routes::RoutesProperty),
     ]
 }
 
@@ -225,7 +227,11 @@ where
 
 /// A property's result before its outcome is known: passed, with the seed
 /// and the command that replays it.
-fn base_result(property: &dyn Property, env: &PropertyEnv, config: &PropertyConfig) -> CheckResult {
+pub(crate) fn base_result(
+    property: &dyn Property,
+    env: &PropertyEnv,
+    config: &PropertyConfig,
+) -> CheckResult {
     let seed_hex = format!("{:#x}", config.seed);
     let mut result = property.meta().result(&env.repro_prefix);
     result.repro = format!(
