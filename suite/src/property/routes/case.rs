@@ -375,7 +375,7 @@ fn extras() -> impl Strategy<Value = (QueryShape, Respond, RunHeader)> {
             1 => Just(Respond::NoContent),
             1 => Just(Respond::Headers),
             1 => Just(Respond::NoBody),
-            1 => prop_oneof![Just(None), Just(Some(-32001)), Just(Some(-32004)), Just(Some(-32603))]
+            1 => prop_oneof![Just(None), Just(Some(-32001)), Just(Some(-32004)), Just(Some(-32005)), Just(Some(-32603))]
                 .prop_map(Respond::Throw),
             1 => Just(Respond::Nothing),
         ],

@@ -192,6 +192,9 @@ fn rules() -> Vec<RoutesCase> {
         with(board(OPEN_QUERY), |k| {
             k.respond = Respond::Throw(Some(-32603))
         }),
+        with(board(OPEN_QUERY), |k| {
+            k.respond = Respond::Throw(Some(-32005))
+        }),
         with(board(OPEN_QUERY), |k| k.respond = Respond::Nothing),
         // Callers.
         plain(OPEN_QUERY, "GET", Revoked, IssueKind::Idle),

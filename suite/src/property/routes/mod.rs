@@ -53,7 +53,7 @@ impl Property for RoutesProperty {
     }
 
     fn source(&self) -> &'static str {
-        "contract-http.md §1, §2, §3.2, §4, §5, §6; docs/findings.md F1, F15, F17–F19"
+        "contract-http.md §1, §2, §3.2, §4, §5, §6; docs/findings.md F1, F15, F17–F19, F23"
     }
 
     fn tags(&self) -> Vec<String> {

@@ -375,6 +375,8 @@ fn response(case: &RoutesCase, input: Value) -> Prediction {
             match code {
                 Some(-32001) => error(403, text, "§4.5 rule 2: CAPABILITY_DENIED"),
                 Some(-32004) => error(501, text, "§4.5 rule 3: METHOD_NOT_IMPLEMENTED"),
+                // Tagged HEAD-only in the contract; 2026.707.0 already does it (F23).
+                Some(-32005) => error(403, text, "§4.5 rule 2: INVOCATION_SCOPE_DENIED (F23)"),
                 _ => error(502, text, "§4.5 rule 4: a worker error"),
             }
         }

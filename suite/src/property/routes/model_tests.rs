@@ -283,6 +283,7 @@ fn the_worker_sees_the_allowlisted_headers_and_decoded_params_only() {
 #[case(Respond::Throw(None), 502)]
 #[case(Respond::Throw(Some(-32001)), 403)]
 #[case(Respond::Throw(Some(-32004)), 501)]
+#[case(Respond::Throw(Some(-32005)), 403)]
 #[case(Respond::Nothing, 500)]
 fn worker_answers_are_mapped(#[case] respond: Respond, #[case] status: u16) {
     let mut c = case(OPEN_BODY, "POST", Caller::Board, IssueKind::Idle);
