@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use mock_host::{Config, Defect, Defects, DeploymentMode};
 use serde_json::{json, Value};
 
@@ -163,74 +161,13 @@ async fn authenticated_mode_needs_credentials() {
     db.drop_db().await;
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "node_modules" {
-                copy_dir(&e.path(), &target);
-            }
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-/// The smoke plugin copied into a temp dir with its SDK installed.
-fn prepared_smoke_plugin(tmp: &Path) -> Option<PathBuf> {
-    let source =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plugins/orchestration-smoke");
-    if !source.join("package.json").exists() {
-        common::missing(
-            &format!("no smoke plugin at {}", source.display()),
-            "run the tests from a full checkout",
-        );
-        return None;
-    }
-    let dir = tmp.join("smoke");
-    copy_dir(&source, &dir);
-    let out = std::process::Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--omit=dev",
-            "--no-package-lock",
-        ])
-        .current_dir(&dir)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(dir),
-        Ok(o) => {
-            common::missing(
-                &format!(
-                    "npm install of the smoke plugin failed: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ),
-                "make the npm registry reachable",
-            );
-            None
-        }
-        Err(e) => {
-            common::missing(
-                &format!("npm could not be started ({e})"),
-                "install node and npm",
-            );
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn smoke_plugin_end_to_end_with_defect() {
     let Some(db) = TestDb::create().await else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let Some(plugin_dir) = prepared_smoke_plugin(tmp.path()) else {
+    let Some(plugin_dir) = common::prepared_fixture(tmp.path(), "orchestration-smoke") else {
         db.drop_db().await;
         return;
     };

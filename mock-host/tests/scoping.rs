@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use mock_host::Config;
@@ -34,67 +34,6 @@ async fn created(method: &str, url: &str, body: Value) -> Value {
     let (s, v) = call(method, url, Some(body), None).await;
     assert!(s < 300, "{method} {url}: {s} {v}");
     v
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "node_modules" {
-                copy_dir(&e.path(), &target);
-            }
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
-/// The scope-probe plugin copied into a temp dir with its SDK installed.
-fn prepared_probe_plugin(tmp: &Path) -> Option<PathBuf> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/plugins/scope-probe");
-    if !source.join("package.json").exists() {
-        common::missing(
-            &format!("no scope-probe plugin at {}", source.display()),
-            "run the tests from a full checkout",
-        );
-        return None;
-    }
-    let dir = tmp.join("scope-probe");
-    copy_dir(&source, &dir);
-    let out = std::process::Command::new("npm")
-        .args([
-            "install",
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            "--omit=dev",
-            "--no-package-lock",
-            "--prefer-offline",
-        ])
-        .current_dir(&dir)
-        .output();
-    match out {
-        Ok(o) if o.status.success() => Some(dir),
-        Ok(o) => {
-            common::missing(
-                &format!(
-                    "npm install of the scope-probe plugin failed: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ),
-                "make the npm registry reachable",
-            );
-            None
-        }
-        Err(e) => {
-            common::missing(
-                &format!("npm could not be started ({e})"),
-                "install node and npm",
-            );
-            None
-        }
-    }
 }
 
 /// How an attempt ended on 2026.707.0.
@@ -287,7 +226,7 @@ async fn scope_probe_matches_2026_707(
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let Some(plugin_dir) = prepared_probe_plugin(tmp.path()) else {
+    let Some(plugin_dir) = common::prepared_fixture(tmp.path(), "scope-probe") else {
         db.drop_db().await;
         return;
     };
@@ -353,7 +292,7 @@ async fn calls_after_the_response_are_not_scoped() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let Some(plugin_dir) = prepared_probe_plugin(tmp.path()) else {
+    let Some(plugin_dir) = common::prepared_fixture(tmp.path(), "scope-probe") else {
         db.drop_db().await;
         return;
     };

@@ -91,3 +91,69 @@ impl TestDb {
         }
     }
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "node_modules" {
+                copy_dir(&e.path(), &target);
+            }
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The plugin fixture `scenarios/plugins/<name>` copied into `tmp` with its
+/// SDK installed by npm; `None` (a failure under CI, see [`missing`]) when
+/// the fixture or npm is missing.
+#[allow(dead_code)] // not every test binary that includes this module uses it
+pub fn prepared_fixture(tmp: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/plugins")
+        .join(name);
+    if !source.join("package.json").exists() {
+        missing(
+            &format!("no {name} plugin at {}", source.display()),
+            "run the tests from a full checkout",
+        );
+        return None;
+    }
+    let dir = tmp.join(name);
+    copy_dir(&source, &dir);
+    let out = std::process::Command::new("npm")
+        .args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--omit=dev",
+            "--no-package-lock",
+            "--prefer-offline",
+        ])
+        .current_dir(&dir)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(dir),
+        Ok(o) => {
+            missing(
+                &format!(
+                    "npm install of the {name} plugin failed: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                "make the npm registry reachable",
+            );
+            None
+        }
+        Err(e) => {
+            missing(
+                &format!("npm could not be started ({e})"),
+                "install node and npm",
+            );
+            None
+        }
+    }
+}

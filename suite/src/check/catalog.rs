@@ -62,7 +62,7 @@ impl Catalog {
 
     /// The metadata of every check, in report order.
     pub fn metas(&self) -> Vec<CheckMeta> {
-        let mut metas: Vec<CheckMeta> = self.scenarios.iter().map(Scenario::meta).collect();
+        let mut metas: Vec<CheckMeta> = self.scenarios.iter().map(|s| s.meta.clone()).collect();
         metas.extend(self.properties.iter().map(|p| p.meta()));
         metas.extend(self.restarts.iter().cloned());
         metas.extend(self.upgrades.iter().cloned());
@@ -77,7 +77,7 @@ impl Catalog {
     /// Keeps the checks `--only` selects; an empty selection is a usage
     /// error, so a typo never makes a green run of nothing.
     pub fn select(mut self, only: &[String]) -> Result<Catalog> {
-        self.scenarios.retain(|s| select(&s.meta(), only));
+        self.scenarios.retain(|s| select(&s.meta, only));
         self.properties.retain(|p| select(&p.meta(), only));
         self.restarts.retain(|m| select(m, only));
         self.upgrades.retain(|m| select(m, only));
@@ -107,7 +107,7 @@ impl Catalog {
         let mut ids: Vec<String> = self
             .scenarios
             .iter()
-            .map(|s| s.id.clone())
+            .map(|s| s.id().to_string())
             .chain(self.properties.iter().map(|p| p.id().to_string()))
             .collect();
         ids.sort();
@@ -116,7 +116,7 @@ impl Catalog {
                 .position(|i| i == id)
                 .is_some_and(|pos| pos % shard.of == shard.index - 1)
         };
-        self.scenarios.retain(|s| mine(&s.id));
+        self.scenarios.retain(|s| mine(s.id()));
         self.properties.retain(|p| mine(p.id()));
         if shard.index != 1 {
             self.restarts.clear();

@@ -11,7 +11,7 @@ use super::model::{
     Step, StepBody,
 };
 use super::validate;
-use crate::check::{Level, VersionGate};
+use crate::check::{CheckKind, CheckMeta, Level, VersionGate};
 use crate::error::{Error, Result};
 use crate::target::DeploymentMode;
 
@@ -130,14 +130,13 @@ impl Scenario {
             })?;
             steps.push(step);
         }
+        let mut meta = CheckMeta::new(CheckKind::Scenario, &raw.id, &raw.title, &raw.source);
+        meta.level = raw.level;
+        meta.tags = raw.tags;
+        meta.modes = raw.modes;
+        meta.versions = versions;
         let scenario = Scenario {
-            id: raw.id,
-            title: raw.title,
-            level: raw.level,
-            source: raw.source,
-            tags: raw.tags,
-            modes: raw.modes,
-            versions,
+            meta,
             agents: raw.agents,
             issues: raw.issues,
             steps,
@@ -258,12 +257,12 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>> {
         let text =
             std::fs::read_to_string(&path).map_err(|e| Error::io("reading scenario", &path, e))?;
         let scenario = Scenario::parse(&text, &path)?;
-        if let Some(first) = seen.insert(scenario.id.clone(), path.clone()) {
+        if let Some(first) = seen.insert(scenario.id().to_string(), path.clone()) {
             return Err(Error::Scenario {
                 path,
                 message: format!(
                     "id '{}' is already used by {}",
-                    scenario.id,
+                    scenario.id(),
                     first.display()
                 ),
             });

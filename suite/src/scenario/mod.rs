@@ -85,8 +85,8 @@ expect.rows = [{ one = 1 }]
     #[test]
     fn parses_a_scenario() {
         let s = parse(GOOD).unwrap();
-        assert_eq!(s.id, "smoke.example");
-        assert_eq!(s.level, Level::Must);
+        assert_eq!(s.id(), "smoke.example");
+        assert_eq!(s.meta.level, Level::Must);
         assert_eq!(s.issues[0].status, "todo");
         assert_eq!(s.issues[0].company, "a");
         assert!(matches!(&s.steps[0].action, Action::Http(h) if h.method == "POST"));
@@ -122,7 +122,7 @@ expect.rows = [{ one = 1 }]
 
     #[test]
     fn selection_by_id_prefix_and_tag() {
-        let meta = parse(GOOD).unwrap().meta();
+        let meta = parse(GOOD).unwrap().meta;
         for (pattern, selected) in [
             ("smoke.example", true),
             ("smoke", true),
@@ -179,7 +179,7 @@ expect.rows = [{ one = 1 }]
              [[step]]\nsql = \"select 1 where $1 = $2\"\nparams = [\"${{got}}\", \"${{plugin.migration.001_init.sql.sha256}}\"]\n"
         );
         let s = parse(&text).unwrap();
-        assert_eq!(s.meta().versions.unwrap().text, ">=2026.707.0");
+        assert_eq!(s.meta.versions.unwrap().text, ">=2026.707.0");
     }
 
     #[test]

@@ -6,23 +6,14 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::check::{CheckKind, CheckMeta, Level, VersionGate};
-use crate::target::DeploymentMode;
+use crate::check::CheckMeta;
 
 /// A parsed, validated scenario.
 #[derive(Debug, Clone)]
 pub struct Scenario {
-    /// Stable check id, e.g. `smoke.initialize-board`.
-    pub id: String,
-    pub title: String,
-    pub level: Level,
-    /// Where the rule comes from (contract section, real-host observation).
-    pub source: String,
-    pub tags: Vec<String>,
-    /// Deployment modes this scenario applies to; empty means all.
-    pub modes: Vec<DeploymentMode>,
-    /// Host versions this scenario applies to; `None` means all.
-    pub versions: Option<VersionGate>,
+    /// The scenario as a check: id, title, level, source, tags, the modes
+    /// and host versions it applies to.
+    pub meta: CheckMeta,
     pub agents: Vec<AgentFixture>,
     pub issues: Vec<IssueFixture>,
     pub steps: Vec<Step>,
@@ -31,14 +22,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// The scenario as a check.
-    pub fn meta(&self) -> CheckMeta {
-        let mut meta = CheckMeta::new(CheckKind::Scenario, &self.id, &self.title, &self.source);
-        meta.level = self.level;
-        meta.tags = self.tags.clone();
-        meta.modes = self.modes.clone();
-        meta.versions = self.versions.clone();
-        meta
+    /// Stable check id, e.g. `smoke.initialize-board`.
+    pub fn id(&self) -> &str {
+        &self.meta.id
     }
 
     /// Whether any step needs the host's database.

@@ -36,7 +36,7 @@ pub const BOGUS_TOKEN: &str = "pcp_conformancebogus00000000000000000000000000000
 /// everything unexpected becomes a failed check with the evidence attached.
 pub async fn run_scenario(scenario: &Scenario, ctx: &RunContext<'_>) -> CheckResult {
     let started = Instant::now();
-    let meta = scenario.meta();
+    let meta = &scenario.meta;
     if let Some(reason) = meta.not_applicable(ctx.world.mode, ctx.host_version) {
         return meta.skipped(ctx.repro_prefix, reason);
     }
@@ -98,7 +98,7 @@ impl Execution<'_> {
         let world = self.ctx.world;
         for fixture in &scenario.agents {
             // Unique names: hosts coalesce wakeups by agent name.
-            let display = format!("{} {} {nonce}", scenario.id, fixture.name);
+            let display = format!("{} {} {nonce}", scenario.id(), fixture.name);
             let agent = world
                 .create_agent(self.ctx.client, &fixture.company, &display)
                 .await
@@ -116,7 +116,7 @@ impl Execution<'_> {
             let title = fixture
                 .title
                 .clone()
-                .unwrap_or_else(|| format!("{} {}", scenario.id, fixture.name));
+                .unwrap_or_else(|| format!("{} {}", scenario.id(), fixture.name));
             let issue = world
                 .create_issue(
                     self.ctx.client,
