@@ -236,18 +236,22 @@ impl Session {
                 .await?;
             let host = self.host()?;
             let client = HostClient::new(&host.base_url, self.options.request_timeout)?;
-            if !crate::upgrade::until_plugin_ready(
-                &client,
-                &old_stage.world.board,
-                &plugins.smoke.key,
-                Duration::from_secs(60),
-            )
-            .await
-            {
-                return Err(Error::HostStart(format!(
-                    "{} did not bring the smoke plugin back to ready within 60 s",
-                    between.label()
-                )));
+            // Stopped only once it has re-activated the plugins (their
+            // rows say ready all along; a running worker is the sign).
+            for key in [&plugins.smoke.key, &before.probe_plugin.key] {
+                if !crate::upgrade::until_worker_running(
+                    &client,
+                    &old_stage.world.board,
+                    key,
+                    Duration::from_secs(60),
+                )
+                .await
+                {
+                    return Err(Error::HostStart(format!(
+                        "{} did not start the worker of plugin {key} within 60 s",
+                        between.label()
+                    )));
+                }
             }
             self.stop_older_host(step + 1, progress).await?;
         }

@@ -252,9 +252,13 @@ pub async fn verify(
     repro_prefix: &str,
 ) -> Vec<CheckResult> {
     // The new host re-activates plugins in the background after it is
-    // healthy: wait for the ones that were ready, then read.
+    // healthy, and their rows say `ready` all along (the older host left
+    // them so): only a running worker shows that the re-activation, whose
+    // migrations run before the worker starts, is over. Wait for it, then
+    // read, or a re-activation that changes the ledger after the snapshot
+    // goes unseen.
     for key in [&smoke.key, &before.probe_plugin.key] {
-        let _ = until_plugin_ready(client, &world.board, key, Duration::from_secs(30)).await;
+        let _ = until_worker_running(client, &world.board, key, Duration::from_secs(30)).await;
     }
     // 2026.916.1 retries a plugin left in error once per boot, in the
     // background: it reads `ready` until the retry fails and marks it again
@@ -550,9 +554,34 @@ async fn until_plugin_status_is_not(
     until_plugin(client, board, key, timeout, |s| s != status).await
 }
 
+/// Waits until the worker of plugin `key` runs: its scoped API mount stops
+/// answering 503 ("not ready" / "worker is not running", contract-http.md
+/// §4.1 steps 3–4) and answers what comes after, a 404 for the bare mount
+/// whether or not the plugin declares routes. `false` after `timeout`.
+pub async fn until_worker_running(
+    client: &HostClient,
+    board: &Credentials,
+    key: &str,
+    timeout: Duration,
+) -> bool {
+    let call = Call::new("GET", format!("/api/plugins/{key}/api/")).as_(board);
+    poll_until(
+        timeout,
+        Interval::fixed(Duration::from_millis(100)),
+        || async {
+            match client.send(&call).await.response {
+                Some(r) if r.status != 503 => Probe::Done(()),
+                _ => Probe::NotYet(()),
+            }
+        },
+    )
+    .await
+    .is_ok()
+}
+
 /// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
 /// the background after they are healthy); `false` after `timeout`.
-pub async fn until_plugin_ready(
+async fn until_plugin_ready(
     client: &HostClient,
     board: &Credentials,
     key: &str,
