@@ -105,7 +105,7 @@ pub async fn serve(config: Config) -> Result<HostHandle> {
         workers: Default::default(),
         base_url: base_url.clone(),
     });
-    let app = http::router(Arc::clone(&host));
+    let app = http::app(Arc::clone(&host));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -37,6 +37,23 @@ pub enum Body {
     },
 }
 
+/// Raw bodies as reports show them: large ones by size and first bytes.
+fn recorded_text(text: &str) -> Value {
+    const SHOWN: usize = 256;
+    if text.len() <= 4096 {
+        return Value::String(text.to_string());
+    }
+    let mut cut = SHOWN;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Value::String(format!(
+        "<{} bytes, starting {:?}…>",
+        text.len(),
+        &text[..cut]
+    ))
+}
+
 /// One request to make.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -52,7 +69,9 @@ pub struct Call {
 impl Call {
     pub fn new(method: &str, path: impl Into<String>) -> Self {
         Call {
-            method: method.to_ascii_uppercase(),
+            // As given: callers write methods in upper case, and a scenario
+            // may send another spelling on purpose.
+            method: method.to_string(),
             path: path.into(),
             credentials: Credentials::default(),
             body: Body::None,
@@ -131,10 +150,7 @@ impl HostClient {
             }
             Body::Raw { content_type, text } => {
                 add("Content-Type", content_type);
-                (
-                    Some(text.clone().into_bytes()),
-                    Some(Value::String(text.clone())),
-                )
+                (Some(text.clone().into_bytes()), Some(recorded_text(text)))
             }
         };
         for (k, v) in &call.headers {

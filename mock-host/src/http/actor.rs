@@ -167,10 +167,14 @@ pub async fn resolve(
     defects: &Defects,
     headers: &HeaderMap,
 ) -> Result<Actor> {
-    let run_id = headers
-        .get("x-paperclip-run-id")
-        .and_then(|v| v.to_str().ok())
-        .map(String::from);
+    // Node joins repeated headers of this kind with ", ": a run id sent
+    // twice is one value holding both.
+    let run_ids: Vec<&str> = headers
+        .get_all("x-paperclip-run-id")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let run_id = (!run_ids.is_empty()).then(|| run_ids.join(", "));
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

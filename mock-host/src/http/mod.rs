@@ -8,6 +8,7 @@ pub mod companies;
 pub mod health;
 pub mod ids;
 pub mod issues;
+pub mod node;
 pub mod pipeline;
 pub mod plugins;
 pub mod scoped;
@@ -18,6 +19,15 @@ use axum::routing::{any, delete, get, post};
 use axum::Router;
 
 use crate::host::AppState;
+
+/// The whole application: Node's and Express' own behaviour first, then
+/// the routes. Wrapping the router is what lets `node` act before routing
+/// (middleware added with `Router::layer` runs after it).
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(router(state))
+        .layer(from_fn(node::before_routing))
+}
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()

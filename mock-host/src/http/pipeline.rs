@@ -83,7 +83,7 @@ pub async fn json_body(State(state): State<AppState>, req: Request, next: Next) 
         if text.trim().is_empty() {
             parsed = JsonBody(Some(Value::Object(Default::default())));
         } else {
-            match serde_json::from_str::<Value>(&text) {
+            match parse_nested(&text) {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => parsed = JsonBody(Some(v)),
                 _ => {
                     if state.config.defects.has(Defect::MalformedJson400) {
@@ -97,6 +97,51 @@ pub async fn json_body(State(state): State<AppState>, req: Request, next: Next) 
     let mut req = Request::from_parts(parts, Body::from(bytes));
     req.extensions_mut().insert(parsed);
     next.run(req).await
+}
+
+/// How deep the mock parses bodies. `JSON.parse` has no fixed limit (the
+/// real host takes arrays nested 100,000 deep); serde_json stops at 128 by
+/// default, and past a few thousand levels its recursion would overflow a
+/// worker thread's stack. Deeper bodies are a known difference (README).
+const MAX_JSON_DEPTH: usize = 4_000;
+
+fn parse_nested(text: &str) -> serde_json::Result<Value> {
+    use serde::de::Error as _;
+    if nesting_depth(text) > MAX_JSON_DEPTH {
+        return Err(serde_json::Error::custom("nested too deep for the mock"));
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// The deepest bracket nesting outside strings (no recursion: this runs
+/// before anything that recurses).
+fn nesting_depth(text: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn is_allowed_host(host: &str) -> bool {
@@ -200,7 +245,9 @@ pub async fn powered_by(req: Request, next: Next) -> Response {
 /// Unmatched routes: `/api/*` → the JSON 404; other paths → Express' HTML.
 pub async fn not_found(req: Request) -> Response {
     let path = req.uri().path();
-    if path == "/api" || path.starts_with("/api/") {
+    // Express mounts `/api` in any case.
+    let mount = path.get(..4).unwrap_or(path);
+    if mount.eq_ignore_ascii_case("/api") && (path.len() == 4 || path.as_bytes()[4] == b'/') {
         return error_response(404, "API route not found");
     }
     let body = format!(

@@ -104,15 +104,16 @@ fn match_path(
     Some(Ok(params))
 }
 
-/// Splits `/api/plugins/<id>/api<rest>` into (decoded id, raw rest).
-fn split_uri(path: &str) -> Option<(String, String)> {
+/// Splits `/api/plugins/<id>/api<rest>` into (decoded id, raw rest); the id
+/// is `None` when its percent-escapes are malformed.
+fn split_uri(path: &str) -> Option<(Option<String>, String)> {
     let rest = path.strip_prefix("/api/plugins/")?;
     let (id, tail) = rest.split_once('/')?;
     let tail = tail.strip_prefix("api")?;
     if !(tail.is_empty() || tail.starts_with('/')) {
         return None;
     }
-    let id = decode_component(id).unwrap_or_else(|| id.to_string());
+    let id = decode_component(id);
     Some((
         id,
         if tail.is_empty() {
@@ -126,6 +127,11 @@ fn split_uri(path: &str) -> Option<(String, String)> {
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let Some((plugin_ref, request_path)) = split_uri(req.uri().path()) else {
         return error_response(404, "API route not found");
+    };
+    // Express decodes `:pluginId` before any handler runs; a malformed
+    // escape is its error, which the global handler turns into a 500.
+    let Some(plugin_ref) = plugin_ref else {
+        return error_response(500, "Internal server error");
     };
     // Defect auth-before-lookup: authenticate before steps 1–6, so an
     // unauthenticated caller gets 401 where the real host says 404.
@@ -536,13 +542,17 @@ mod tests {
     fn uri_split() {
         assert_eq!(
             split_uri("/api/plugins/k/api"),
-            Some(("k".into(), "/".into()))
+            Some((Some("k".into()), "/".into()))
         );
         assert_eq!(
             split_uri("/api/plugins/k/api/a/b"),
-            Some(("k".into(), "/a/b".into()))
+            Some((Some("k".into()), "/a/b".into()))
         );
         assert_eq!(split_uri("/api/plugins/k/apix"), None);
+        assert_eq!(
+            split_uri("/api/plugins/%E0%A4%A/api/x"),
+            Some((None, "/x".into()))
+        );
     }
 
     #[test]

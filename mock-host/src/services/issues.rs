@@ -444,6 +444,14 @@ pub async fn assert_checkout_owner(
     let Some(run) = run.filter(|_| owned) else {
         return Err(Error::conflict("Issue run ownership conflict"));
     };
+    // The real host locks the caller's run row by the raw value: one that
+    // is not a UUID (a run id header sent twice, joined) fails that query
+    // and its SQL is echoed (docs/findings.md F24).
+    if Uuid::parse_str(run).is_err() {
+        return Err(Error::internal(format!(
+            "Failed query: select \"heartbeat_runs\".\"id\" from \"heartbeat_runs\" where \"heartbeat_runs\".\"id\" = $1 for update\nparams: {run}"
+        )));
+    }
     // Defect any-run-accepted: any run id of the assignee passes, the
     // checkout run is never compared.
     if defects.has(Defect::AnyRunAccepted) {

@@ -48,6 +48,8 @@ struct RawStep {
     run: Option<String>,
     json: Option<toml::Value>,
     body: Option<String>,
+    /// A body too large or too deep to write out: parts repeated and joined.
+    body_parts: Option<Vec<BodyPart>>,
     content_type: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
@@ -69,6 +71,39 @@ struct RawExpect {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     rows: Option<toml::Value>,
+}
+
+/// One piece of a generated body: `text` repeated `times` times.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyPart {
+    text: String,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Generated bodies stay below this size (a scenario is not a disk filler).
+const MAX_GENERATED_BODY: usize = 64 * 1024 * 1024;
+
+fn generated_body(parts: &[BodyPart]) -> std::result::Result<String, String> {
+    let size = parts
+        .iter()
+        .try_fold(0usize, |n, p| {
+            n.checked_add(p.text.len().checked_mul(p.times)?)
+        })
+        .filter(|n| *n <= MAX_GENERATED_BODY)
+        .ok_or_else(|| format!("body_parts make more than {MAX_GENERATED_BODY} bytes"))?;
+    let mut out = String::with_capacity(size);
+    for part in parts {
+        for _ in 0..part.times {
+            out.push_str(&part.text);
+        }
+    }
+    Ok(out)
 }
 
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -162,7 +197,13 @@ fn convert_step(raw: RawStep, line: usize) -> std::result::Result<Step, String> 
             if raw.expect.rows.is_some() || !raw.params.is_empty() {
                 return Err("expect.rows and params are for sql steps".into());
             }
-            let body = match (raw.json, raw.body) {
+            let text = match (raw.body, raw.body_parts) {
+                (Some(_), Some(_)) => return Err("use either body or body_parts, not both".into()),
+                (Some(text), None) => Some(text),
+                (None, Some(parts)) => Some(generated_body(&parts)?),
+                (None, None) => None,
+            };
+            let body = match (raw.json, text) {
                 (Some(_), Some(_)) => return Err("use either json or body, not both".into()),
                 (Some(j), None) => StepBody::Json(to_json(&j)),
                 (None, Some(text)) => StepBody::Raw {
@@ -176,7 +217,8 @@ fn convert_step(raw: RawStep, line: usize) -> std::result::Result<Step, String> 
                 None => ActorRef::Board,
             };
             Action::Http(HttpStep {
-                method: parts[0].to_ascii_uppercase(),
+                // Sent as written: a lower-case method is a case of its own.
+                method: parts[0].to_string(),
                 path: parts[1].to_string(),
                 actor,
                 run: raw.run,
@@ -195,6 +237,7 @@ fn convert_step(raw: RawStep, line: usize) -> std::result::Result<Step, String> 
                 || raw.run.is_some()
                 || raw.json.is_some()
                 || raw.body.is_some()
+                || raw.body_parts.is_some()
                 || !raw.headers.is_empty();
             if http_only {
                 return Err(

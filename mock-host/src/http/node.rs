@@ -1,0 +1,113 @@
+//! What the real host's HTTP stack does before any of its routes run:
+//! Node's request parser refuses method names it does not know, and
+//! Express matches mount paths without regard to case.
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The method names Node's HTTP parser accepts (llhttp), upper case only:
+/// any other spelling (`get`, `FOO`) never reaches a route.
+const NODE_METHODS: &[&str] = &[
+    "ACL",
+    "BIND",
+    "CHECKOUT",
+    "CONNECT",
+    "COPY",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "LINK",
+    "LOCK",
+    "M-SEARCH",
+    "MERGE",
+    "MKACTIVITY",
+    "MKCALENDAR",
+    "MKCOL",
+    "MOVE",
+    "NOTIFY",
+    "OPTIONS",
+    "PATCH",
+    "POST",
+    "PROPFIND",
+    "PROPPATCH",
+    "PURGE",
+    "PUT",
+    "QUERY",
+    "REBIND",
+    "REPORT",
+    "SEARCH",
+    "SOURCE",
+    "SUBSCRIBE",
+    "TRACE",
+    "UNBIND",
+    "UNLINK",
+    "UNLOCK",
+    "UNSUBSCRIBE",
+];
+
+/// Runs before routing (the router is wrapped, see `http::app`).
+pub async fn before_routing(mut req: Request, next: Next) -> Response {
+    if !NODE_METHODS.contains(&req.method().as_str()) {
+        // Node answers a parse error with a bare 400 and closes.
+        let mut res = StatusCode::BAD_REQUEST.into_response();
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
+    }
+    if let Some(uri) = scoped_mount_lowercased(req.uri()) {
+        *req.uri_mut() = uri;
+    }
+    next.run(req).await
+}
+
+/// `/API/PLUGINS/<id>/API/rest` → `/api/plugins/<id>/api/rest`: the mounts
+/// (`/api`, `/plugins/:pluginId/api`) match in any case; the plugin id and
+/// the rest of the path keep theirs (routes compare them exactly).
+fn scoped_mount_lowercased(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    let mut parts = path.splitn(5, '/');
+    let (empty, api, plugins, id) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let inner = parts.next();
+    let mount = inner.map(|rest| rest.split('/').next().unwrap_or(rest));
+    let is_scoped = empty.is_empty()
+        && api.eq_ignore_ascii_case("api")
+        && plugins.eq_ignore_ascii_case("plugins")
+        && mount.is_some_and(|m| m.eq_ignore_ascii_case("api"));
+    let already = api == "api" && plugins == "plugins" && mount == Some("api");
+    if !is_scoped || already {
+        return None;
+    }
+    let rest = &inner?[3..];
+    let mut text = format!("/api/plugins/{id}/api{rest}");
+    if let Some(q) = uri.query() {
+        text.push('?');
+        text.push_str(q);
+    }
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lowered(path: &str) -> Option<String> {
+        scoped_mount_lowercased(&path.parse().unwrap()).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn only_the_mounts_lose_their_case() {
+        assert_eq!(
+            lowered("/API/Plugins/My.Key/Api/Issues/X?q=A").as_deref(),
+            Some("/api/plugins/My.Key/api/Issues/X?q=A")
+        );
+        assert_eq!(
+            lowered("/API/PLUGINS/k/API").as_deref(),
+            Some("/api/plugins/k/api")
+        );
+        assert_eq!(lowered("/api/plugins/k/api/x"), None);
+        assert_eq!(lowered("/API/PLUGINS/k/apix/y"), None);
+        assert_eq!(lowered("/API/ISSUES/x"), None);
+    }
+}
