@@ -151,6 +151,15 @@ pub enum Defect {
     StrictTrailingSlash,
     /// Worker statuses outside 200–599 answer 500 instead of 200.
     StatusNotClamped,
+    // Sharp edges (the `edges.*` scenarios).
+    /// A repeated run id header counts as its first value.
+    RunIdFirstValue,
+    /// The scoped mount matches only in lower case.
+    MountCaseSensitive,
+    /// Method names are upper-cased instead of refused.
+    LenientMethods,
+    /// JSON bodies nested deeper than 128 levels are refused.
+    ShallowJson,
 }
 
 impl Defect {
@@ -197,6 +206,10 @@ impl Defect {
             Defect::BoardRoute401 => "board routes answer 401 to unauthenticated callers instead of 403 \"Board access required\"",
             Defect::StrictTrailingSlash => "a trailing slash in the request path no longer matches the declared route",
             Defect::StatusNotClamped => "a worker status outside 200-599 answers 500 instead of being clamped to 200",
+            Defect::RunIdFirstValue => "an X-Paperclip-Run-Id header sent twice counts as its first value instead of the joined pair",
+            Defect::MountCaseSensitive => "the scoped mount matches only in lower case (/API/PLUGINS/…/API/… is not served)",
+            Defect::LenientMethods => "a lower-case method is served as its upper-case twin instead of refused with 400",
+            Defect::ShallowJson => "JSON bodies nested deeper than 128 levels answer 500 (serde_json's default limit)",
         }
     }
 
@@ -330,6 +343,10 @@ mod tests {
                 "board-route-401",
                 "strict-trailing-slash",
                 "status-not-clamped",
+                "run-id-first-value",
+                "mount-case-sensitive",
+                "lenient-methods",
+                "shallow-json",
             ]
         );
         for d in Defect::iter() {

@@ -90,6 +90,24 @@ const fn row(
     }
 }
 
+/// The sharp-edge scenarios run alone for their defects.
+const EDGES: &[&str] = &["--only", "tag:edges"];
+
+/// A sharp-edge defect: the named `edges.*` scenario must catch it.
+const fn edges_row(
+    defect: &'static str,
+    must_catch: &'static [&'static str],
+    rule: &'static str,
+) -> Row {
+    Row {
+        defect,
+        mode: LOCAL,
+        must_catch,
+        rule,
+        args: EDGES,
+    }
+}
+
 /// A scoped-route defect: the routes property alone must catch it.
 const fn routes_row(defect: &'static str, mode: &'static str, rule: &'static str) -> Row {
     Row {
@@ -329,6 +347,27 @@ const MATRIX: &[Row] = &[
         LOCAL,
         "contract-http.md §4.4 (status outside 200–599 becomes 200)",
     ),
+    // Sharp edges.
+    edges_row(
+        "run-id-first-value",
+        &["edges.run-id-headers"],
+        "docs/findings.md F24 (a repeated run id header is one joined value)",
+    ),
+    edges_row(
+        "mount-case-sensitive",
+        &["edges.paths"],
+        "docs/findings.md F25 (Express mounts match in any case)",
+    ),
+    edges_row(
+        "lenient-methods",
+        &["edges.methods"],
+        "docs/findings.md F25 (Node refuses unknown method names: 400)",
+    ),
+    edges_row(
+        "shallow-json",
+        &["edges.bodies"],
+        "contract-http.md §0 (express.json); docs/findings.md F25 (deep nesting parses)",
+    ),
 ];
 
 /// One run of the suite.
@@ -511,8 +550,8 @@ fn document(defects: &[(String, String)], caught: &[(&Row, String)]) -> String {
          The run must exit 1 with the checks in *must catch* among the failed ones; *caught by* lists every\n\
          check that failed in the run that wrote this file. Without a defect every check passes, in both\n\
          modes and in an upgrade (`--upgrade-from mock`). Upgrade rows start a clean mock first and the\n\
-         defective one on its database; scoped-route rows run the `routes` property alone, so *caught by*\n\
-         lists only what that run checked. Each defect is one commented branch in `mock-host/src` (search for `Defect <name>`).\n\n"
+         defective one on its database; scoped-route rows run the `routes` property alone and sharp-edge\n\
+         rows the `edges.*` scenarios alone, so *caught by* lists only what that run checked. Each defect is one commented branch in `mock-host/src` (search for `Defect <name>`).\n\n"
     ));
     out.push_str("| defect | mode | what the host does wrong | caught by | must catch | rule |\n");
     out.push_str("|---|---|---|---|---|---|\n");

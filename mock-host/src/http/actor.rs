@@ -174,7 +174,11 @@ pub async fn resolve(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let run_id = (!run_ids.is_empty()).then(|| run_ids.join(", "));
+    // Defect run-id-first-value: the first of them only.
+    let run_id = match run_ids.first() {
+        Some(first) if defects.has(Defect::RunIdFirstValue) => Some(first.to_string()),
+        _ => (!run_ids.is_empty()).then(|| run_ids.join(", ")),
+    };
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -25,8 +25,8 @@ use crate::host::AppState;
 /// (middleware added with `Router::layer` runs after it).
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .fallback_service(router(state))
-        .layer(from_fn(node::before_routing))
+        .fallback_service(router(state.clone()))
+        .layer(from_fn_with_state(state, node::before_routing))
 }
 
 pub fn router(state: AppState) -> Router {

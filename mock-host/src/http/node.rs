@@ -2,10 +2,13 @@
 //! Node's request parser refuses method names it does not know, and
 //! Express matches mount paths without regard to case.
 
-use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use crate::config::Defect;
+use crate::host::AppState;
 
 /// The method names Node's HTTP parser accepts (llhttp), upper case only:
 /// any other spelling (`get`, `FOO`) never reaches a route.
@@ -48,7 +51,19 @@ const NODE_METHODS: &[&str] = &[
 ];
 
 /// Runs before routing (the router is wrapped, see `http::app`).
-pub async fn before_routing(mut req: Request, next: Next) -> Response {
+pub async fn before_routing(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let defects = &state.config.defects;
+    let upper = req.method().as_str().to_ascii_uppercase();
+    if defects.has(Defect::LenientMethods) && NODE_METHODS.contains(&upper.as_str()) {
+        // Defect lenient-methods: `get` is served as GET.
+        if let Ok(method) = Method::from_bytes(upper.as_bytes()) {
+            *req.method_mut() = method;
+        }
+    }
     if !NODE_METHODS.contains(&req.method().as_str()) {
         // Node answers a parse error with a bare 400 and closes.
         let mut res = StatusCode::BAD_REQUEST.into_response();
@@ -56,7 +71,11 @@ pub async fn before_routing(mut req: Request, next: Next) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return res;
     }
-    if let Some(uri) = scoped_mount_lowercased(req.uri()) {
+    // Defect mount-case-sensitive: the mount only in lower case.
+    let lowered = (!defects.has(Defect::MountCaseSensitive))
+        .then(|| scoped_mount_lowercased(req.uri()))
+        .flatten();
+    if let Some(uri) = lowered {
         *req.uri_mut() = uri;
     }
     next.run(req).await

@@ -83,7 +83,13 @@ pub async fn json_body(State(state): State<AppState>, req: Request, next: Next) 
         if text.trim().is_empty() {
             parsed = JsonBody(Some(Value::Object(Default::default())));
         } else {
-            match parse_nested(&text) {
+            // Defect shallow-json: serde_json's default depth limit.
+            let parsed_value = if state.config.defects.has(Defect::ShallowJson) {
+                serde_json::from_str::<Value>(&text)
+            } else {
+                parse_nested(&text)
+            };
+            match parsed_value {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => parsed = JsonBody(Some(v)),
                 _ => {
                     if state.config.defects.has(Defect::MalformedJson400) {
