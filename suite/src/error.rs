@@ -94,6 +94,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The sentence of a host-start error without its "host start failed"
+    /// prefix, for wrapping it in another host-start error (one prefix).
+    pub fn host_start_reason(self) -> String {
+        match self {
+            Error::HostStart(m) => m,
+            other => other.to_string(),
+        }
+    }
+
     /// Builds an [`Error::Io`] with the action and path it concerns.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -125,9 +125,37 @@ pub fn render(report: &RunReport, color: bool) -> String {
             run.seed, run.cases, run.profile, run.seed, run.cases
         ));
     }
+    if let Some(line) = without_database_line(&report.checks) {
+        out.push_str(&line);
+    }
     out.push_str(&summary_line(&report.summary));
     out.push('\n');
     out
+}
+
+/// A passing run that skipped checks for want of the host's database must
+/// say so next to its summary, not only in each check's reason.
+fn without_database_line(checks: &[CheckResult]) -> Option<String> {
+    let (mut skipped, mut partly) = (0, 0);
+    for check in checks {
+        if !check
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("--host-database-url"))
+        {
+            continue;
+        }
+        if check.status == Status::Skipped {
+            skipped += 1;
+        } else {
+            partly += 1;
+        }
+    }
+    (skipped + partly > 0).then(|| {
+        format!(
+            "without the host's database: {skipped} checks skipped, {partly} run without their SQL steps; pass --host-database-url to run them all\n"
+        )
+    })
 }
 
 #[cfg(test)]

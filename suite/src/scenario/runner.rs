@@ -178,23 +178,33 @@ impl Execution<'_> {
     }
 
     /// Whether `step` can run: SQL needs the database, and no step can use
-    /// a value that a step which did not run would have saved.
+    /// a value that a step which did not run would have saved — anywhere:
+    /// request, headers, body or expectations.
     fn can_run(&self, step: &Step) -> bool {
-        let strings: Vec<&str> = match &step.action {
+        let mut texts: Vec<String> = Vec::new();
+        match &step.action {
             Action::Sql(_) if self.ctx.db.is_none() => return false,
-            Action::Sql(s) => vec![s.sql.as_str()],
-            Action::Http(h) => {
-                let mut v = vec![h.path.as_str()];
-                v.extend(h.run.as_deref());
-                if let StepBody::Json(j) = &h.body {
-                    // Whole-body scan is enough: names are plain strings.
-                    return !self.uses_unavailable(&j.to_string())
-                        && v.iter().all(|s| !self.uses_unavailable(s));
-                }
-                v
+            Action::Sql(s) => {
+                texts.push(s.sql.clone());
+                texts.extend(s.params.iter().map(Value::to_string));
+                texts.extend(s.expect_rows.as_ref().map(Value::to_string));
             }
-        };
-        strings.iter().all(|s| !self.uses_unavailable(s))
+            Action::Http(h) => {
+                texts.push(h.path.clone());
+                texts.extend(h.run.clone());
+                texts.extend(h.headers.values().cloned());
+                texts.extend(h.expect_headers.values().cloned());
+                texts.extend(h.expect_body.as_ref().map(Value::to_string));
+                texts.extend(h.expect_status.as_ref().map(Value::to_string));
+                match &h.body {
+                    // Whole-body scan is enough: names are plain strings.
+                    StepBody::Json(j) => texts.push(j.to_string()),
+                    StepBody::Raw { text, .. } => texts.push(text.clone()),
+                    StepBody::None => {}
+                }
+            }
+        }
+        texts.iter().all(|s| !self.uses_unavailable(s))
     }
 
     fn uses_unavailable(&self, s: &str) -> bool {

@@ -30,7 +30,11 @@ impl HostTarget for ExternalTarget {
                 health::wait_until_ready(&self.base_url, std::time::Duration::from_secs(15), None)
                     .await
                     .map_err(|e| {
-                        Error::HostStart(format!("{e}; is the host at {} running?", self.base_url))
+                        Error::HostStart(format!(
+                            "{}; is the host at {} running?",
+                            e.host_start_reason(),
+                            self.base_url
+                        ))
                     })?;
             let mode = health
                 .get("deploymentMode")

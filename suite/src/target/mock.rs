@@ -169,7 +169,8 @@ impl HostTarget for MockTarget {
                 Err(e) => {
                     let tail = process.log_tail(20);
                     let _ = process.stop().await;
-                    return Err(Error::HostStart(format!("{e}; mock host log:\n{tail}")));
+                    let why = e.host_start_reason();
+                    return Err(Error::HostStart(format!("{why}; mock host log:\n{tail}")));
                 }
             };
             // A restart binds the port this start got: clients keep the URL.
@@ -182,7 +183,8 @@ impl HostTarget for MockTarget {
                     Err(e) => {
                         let tail = process.log_tail(20);
                         let _ = process.stop().await;
-                        return Err(Error::HostStart(format!("{e}; mock host log:\n{tail}")));
+                        let why = e.host_start_reason();
+                        return Err(Error::HostStart(format!("{why}; mock host log:\n{tail}")));
                     }
                 };
             ctx.progress.step(format!(

@@ -372,10 +372,7 @@ impl PaperclipTarget {
             Err(e) => {
                 let tail = process.log_tail(30);
                 let _ = process.stop().await;
-                let what = match e {
-                    Error::HostStart(m) => m,
-                    other => other.to_string(),
-                };
+                let what = e.host_start_reason();
                 return Err(Error::HostStart(format!(
                     "{what}; the server log {} ends with:\n{tail}",
                     log.display()
