@@ -12,6 +12,7 @@
 
 pub mod attribution;
 pub mod authz;
+pub mod concurrent;
 pub mod migrations;
 pub mod routes;
 pub mod scoping;
@@ -41,6 +42,9 @@ use crate::world::World;
 pub struct PropertyConfig {
     pub cases: u32,
     pub seed: u64,
+    /// Cases run at once by properties whose cases are independent
+    /// ([`concurrent`]); the others run one at a time.
+    pub case_jobs: usize,
 }
 
 /// What a property runs against. Shared by the properties of a run, which

@@ -58,6 +58,7 @@ pub(super) async fn run(
     let config = PropertyConfig {
         cases: opts.cases,
         seed: opts.seed,
+        case_jobs: opts.jobs.max(1),
     };
     let property_tasks: Vec<_> = selected
         .properties

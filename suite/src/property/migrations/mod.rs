@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 
 use self::model::{Model, Op};
 use self::package::ProbePackage;
-use super::{run_property_with, CaseFailure, Property, PropertyConfig, PropertyEnv};
+use super::concurrent::run_property_concurrently;
+use super::{CaseFailure, Property, PropertyConfig, PropertyEnv};
 use crate::check::CheckResult;
 use crate::client::{Call, HostClient};
 use crate::db::HostDb;
@@ -93,7 +94,10 @@ impl Property for MigrationsProperty {
                 "needs the host's database and a plugin SDK installation; pass --host-database-url",
             );
         };
-        run_property_with(self, env, config, &sentinels(), sequences(), |ops| {
+        // Each case has a plugin, a namespace and rows of its own: its cases
+        // run side by side.
+        let jobs = config.case_jobs;
+        run_property_concurrently(self, env, config, &sentinels(), sequences(), jobs, |ops| {
             env.handle.block_on(async {
                 let nonce = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
                 let package = ProbePackage::create(&env.work_dir, &nonce, &sdk).map_err(|e| {
