@@ -6,6 +6,8 @@
 //! ([`HostClient::expect_json`]) turn unexpected answers into
 //! [`Error::Bootstrap`] with the status and body in the message.
 
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -95,7 +97,24 @@ impl Call {
 pub struct HostClient {
     http: reqwest::Client,
     base_url: String,
+    timeout: Duration,
+    /// Shared by every clone: the run stops when the host stops answering.
+    hang: Arc<HangWatch>,
 }
+
+/// Requests that timed out one after the other. A host that has stopped
+/// answering would otherwise make every remaining check wait out its own
+/// timeout (minutes for a whole run); after [`HANG_LIMIT`] timeouts in a
+/// row with no answer in between, requests are no longer sent and the run
+/// ends with a set-up error naming `--request-timeout`.
+#[derive(Default)]
+struct HangWatch {
+    timeouts_in_a_row: AtomicU32,
+    tripped: AtomicBool,
+}
+
+/// Timeouts in a row after which the host counts as no longer answering.
+const HANG_LIMIT: u32 = 3;
 
 impl HostClient {
     /// A client for `base_url`; every request times out after `timeout`.
@@ -110,7 +129,37 @@ impl HostClient {
         Ok(HostClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
+            timeout,
+            hang: Arc::default(),
         })
+    }
+
+    /// When the host stopped answering (see [`HangWatch`]): the sentence
+    /// that ends the run.
+    pub fn stopped_answering(&self) -> Option<String> {
+        self.hang.tripped.load(Ordering::Relaxed).then(|| {
+            format!(
+                "the host at {} stopped answering: {HANG_LIMIT} requests in a row got no answer within {} s; \
+                 check the host (its log), or pass a larger --request-timeout if it is only slow",
+                self.base_url,
+                self.timeout.as_secs()
+            )
+        })
+    }
+
+    /// Counts a finished request: a timeout adds to the run of timeouts,
+    /// anything the host answered ends it.
+    fn watch(&self, outcome: &std::result::Result<reqwest::Response, reqwest::Error>) {
+        match outcome {
+            Err(e) if e.is_timeout() => {
+                let n = self.hang.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+                if n >= HANG_LIMIT {
+                    self.hang.tripped.store(true, Ordering::Relaxed);
+                }
+            }
+            Ok(_) => self.hang.timeouts_in_a_row.store(0, Ordering::Relaxed),
+            Err(_) => {}
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -167,7 +216,16 @@ impl HostClient {
             builder = builder.body(bytes);
         }
         let started = Instant::now();
+        if let Some(why) = self.stopped_answering() {
+            return Exchange {
+                request,
+                response: None,
+                error: Some(format!("not sent: {why}")),
+                duration_ms: 0,
+            };
+        }
         let outcome = builder.send().await;
+        self.watch(&outcome);
         let (response, error) = match outcome {
             Ok(resp) => {
                 let status = resp.status().as_u16();

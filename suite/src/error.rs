@@ -75,6 +75,10 @@ pub enum Error {
     #[error("scenario {path}: {message}")]
     Scenario { path: PathBuf, message: String },
 
+    /// The host stopped answering in the middle of the run.
+    #[error("{0}")]
+    HostStoppedAnswering(String),
+
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),

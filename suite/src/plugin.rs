@@ -46,11 +46,17 @@ pub struct InstalledPlugin {
 /// directory for hosts the suite starts; for a host that outlives the run it
 /// is a persistent directory, since the host keeps loading the package from
 /// its path.
+///
+/// With `deps_cache`, the dependencies are installed once per dependency
+/// list and node into that cache and the copy's `node_modules` links there
+/// (hosts and workers resolve through the link, as for the packages the
+/// properties generate): a run then spends no time in npm.
 pub async fn prepare(
     source: &Path,
     into: &Path,
     sdk_version: Option<&str>,
     node_bin: Option<&Path>,
+    deps_cache: Option<&Path>,
 ) -> Result<PreparedPlugin> {
     let manifest_path = source.join("package.json");
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| {
@@ -94,12 +100,54 @@ pub async fn prepare(
         .and_then(Value::as_object)
         .is_some_and(|d| !d.is_empty());
     if has_deps {
-        npm_install(&dir, node_bin).await?;
+        match deps_cache {
+            Some(cache) => {
+                let deps = package.get("dependencies").cloned().unwrap_or_default();
+                let installed = cached_dependencies(cache, &deps, node_bin).await?;
+                let link = dir.join("node_modules");
+                std::os::unix::fs::symlink(&installed, &link)
+                    .map_err(|e| Error::io("linking", &link, e))?;
+            }
+            None => npm_install(&dir, node_bin).await?,
+        }
     }
     Ok(PreparedPlugin {
         dir,
         sdk_version: pinned,
     })
+}
+
+/// The `node_modules` of `deps` installed by `node_bin`'s npm, from the
+/// cache (installed there first when missing, one installer at a time).
+async fn cached_dependencies(
+    cache: &Path,
+    deps: &Value,
+    node_bin: Option<&Path>,
+) -> Result<PathBuf> {
+    let mut key = Sha256::new();
+    key.update(deps.to_string().as_bytes());
+    key.update(format!("{node_bin:?}").as_bytes());
+    let key = hex::encode(key.finalize());
+    let dir = cache.join("plugin-deps").join(&key[..16]);
+    let manifest = json!({
+        "name": "conformance-plugin-dependencies",
+        "version": "0.0.0",
+        "private": true,
+        "dependencies": deps,
+    });
+    crate::target::npm::cache::install_atomically(
+        &dir,
+        &crate::progress::Progress::silent(),
+        "plugin dependencies",
+        |tmp| async move {
+            let path = tmp.join("package.json");
+            std::fs::write(&path, manifest.to_string())
+                .map_err(|e| Error::io("writing", &path, e))?;
+            npm_install(&tmp, node_bin).await
+        },
+    )
+    .await?;
+    Ok(dir.join("node_modules"))
 }
 
 /// Installs the plugin copy's dependencies with the same npm the hosts are

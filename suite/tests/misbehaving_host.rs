@@ -157,3 +157,43 @@ async fn malformed_json_during_bootstrap_is_reported() {
     .expect("bootstrap must fail");
     assert!(err.to_string().contains("not JSON"), "{err}");
 }
+
+#[tokio::test]
+async fn a_host_that_stops_answering_stops_the_run_instead_of_every_check_waiting() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(10)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/fast"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let client = HostClient::new(&server.uri(), Duration::from_millis(200)).unwrap();
+    let slow = Call::new("GET", "/api/slow");
+    // Two timeouts, then an answer: the count starts again.
+    client.send(&slow).await;
+    client.send(&slow).await;
+    client.send(&Call::new("GET", "/api/fast")).await;
+    client.send(&slow).await;
+    assert!(client.stopped_answering().is_none());
+    // Three in a row: the host has stopped answering.
+    client.send(&slow).await;
+    client.send(&slow).await;
+    let why = client.stopped_answering().expect("three timeouts in a row");
+    assert!(why.contains("--request-timeout"), "{why}");
+    // Later requests are not sent (and do not wait), clones included.
+    let started = std::time::Instant::now();
+    let exchange = client.clone().send(&Call::new("GET", "/api/fast")).await;
+    assert!(started.elapsed() < Duration::from_millis(100));
+    assert!(
+        exchange
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("not sent"),
+        "{exchange:?}"
+    );
+}

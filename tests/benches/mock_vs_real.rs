@@ -105,6 +105,7 @@ async fn measure(
         run_dir.path(),
         sdk.as_deref(),
         host.node_bin.as_deref(),
+        None,
     )
     .await
     .unwrap();

@@ -166,6 +166,11 @@ impl Session {
                     self.checks(&selected, &stage, &plugins, progress, on_check)
                         .await,
                 );
+                // Checks that ran after the host stopped answering say
+                // nothing about it: the run ends as a set-up error.
+                if let Some(why) = stage.client.stopped_answering() {
+                    return Err(Error::HostStoppedAnswering(why));
+                }
                 results.extend(self.restarts(&selected, &stage, &plugins, progress).await);
             }
         }

@@ -47,6 +47,7 @@ pub(crate) async fn install_plugins(
         &host.plugin_home,
         sdk_version.as_deref(),
         host.node_bin.as_deref(),
+        Some(&opts.cache_dir),
     )
     .await?;
     let smoke = match plugin::install(&stage.client, &stage.world.board, &prepared).await {
@@ -75,6 +76,7 @@ pub(crate) async fn install_plugins(
             &host.plugin_home,
             sdk_version.as_deref(),
             host.node_bin.as_deref(),
+            Some(&opts.cache_dir),
         )
         .await?;
         let installed = plugin::install(&stage.client, &stage.world.board, &prepared).await?;

@@ -12,7 +12,7 @@
 //! - [`ensure_node`]: the system node, or `node-linux-<arch>` from the npm
 //!   registry, cached.
 
-mod cache;
+pub(crate) mod cache;
 mod node;
 
 use std::fs::File;
