@@ -90,6 +90,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_docker: bool,
 
+    /// Version of a url= host whose /api/health does not report one
+    /// (authenticated 2026.707.0): picks the version profile and the plugin SDK.
+    #[arg(long, env = "CONFORMANCE_HOST_VERSION")]
+    pub host_version: Option<String>,
+
     /// Database of a url= host, for row assertions.
     #[arg(long, env = "CONFORMANCE_HOST_DATABASE_URL", hide_env_values = true)]
     pub host_database_url: Option<String>,

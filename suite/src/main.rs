@@ -106,6 +106,35 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     if let Some(p) = &args.plugin {
         repro.push_str(&format!(" --plugin {}", p.display()));
     }
+    // Everything else the run needed to reach the same host and checks.
+    if let Some(dir) = &args.scenarios {
+        repro.push_str(&format!(" --scenarios {}", dir.display()));
+    }
+    if let Some(url) = &args.host_database_url {
+        // A password stays out of reports: the replay reads it from the
+        // environment variable the option also accepts.
+        let authority = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let has_password = authority
+            .split_once('@')
+            .is_some_and(|(user, _)| user.contains(':'));
+        if has_password {
+            repro.push_str(" --host-database-url \"$CONFORMANCE_HOST_DATABASE_URL\"");
+        } else {
+            repro.push_str(&format!(" --host-database-url {url}"));
+        }
+    }
+    if let Some(version) = &args.host_version {
+        repro.push_str(&format!(" --host-version {version}"));
+    }
+    if let Some(version) = &args.sdk_version {
+        repro.push_str(&format!(" --sdk-version {version}"));
+    }
+    if args.request_timeout != 30 {
+        repro.push_str(&format!(" --request-timeout {}", args.request_timeout));
+    }
+    if let Some(baseline) = &args.baseline {
+        repro.push_str(&format!(" --baseline {}", baseline.display()));
+    }
     let upgrade_from = args
         .upgrade_from
         .as_deref()
@@ -141,6 +170,7 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         },
         host_database_url: args.host_database_url.clone(),
         cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
+        host_version: args.host_version.clone(),
         keep_run_dir: args.keep_run_dir,
         jobs: args.jobs,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),

@@ -25,6 +25,10 @@ pub enum UnverifiedBearer {
 pub struct Profile {
     /// Profile name, e.g. `2026.707`.
     pub name: &'static str,
+    /// The published host versions the whole suite has passed on with this
+    /// profile. A host of another version gets a warning in the report: its
+    /// differences may not be modelled yet.
+    pub verified_on: &'static [&'static str],
     /// `local_trusted` with an unverifiable bearer token.
     pub local_unverified_bearer: UnverifiedBearer,
     /// The 401 body text for an unverifiable bearer token, where rejected
@@ -42,6 +46,13 @@ pub struct Profile {
 /// 2026.707.0 to 2026.824.x: the reference behaviour.
 pub const PROFILE_707: Profile = Profile {
     name: "2026.707",
+    verified_on: &[
+        "2026.707.0",
+        "2026.722.0",
+        "2026.817.0",
+        "2026.824.0",
+        "2026.824.1",
+    ],
     local_unverified_bearer: UnverifiedBearer::FallsBackToBoard,
     unverified_bearer_message: "Unauthorized",
     unverified_bearer_refused_before_routing: false,
@@ -51,6 +62,7 @@ pub const PROFILE_707: Profile = Profile {
 /// 2026.831 and later (observed on 2026.916.1).
 pub const PROFILE_916: Profile = Profile {
     name: "2026.916",
+    verified_on: &["2026.831.1", "2026.916.1"],
     local_unverified_bearer: UnverifiedBearer::Rejected,
     unverified_bearer_message: "Agent token did not verify; obtain fresh credentials and retry",
     unverified_bearer_refused_before_routing: true,
@@ -72,6 +84,24 @@ pub fn for_version(version: Option<&str>) -> &'static Profile {
     }
 }
 
+impl Profile {
+    /// The warning for a host whose version this profile was not verified
+    /// on (`None` for verified versions and for hosts that are not Paperclip
+    /// releases, such as the mock).
+    pub fn unverified_warning(&self, version: Option<&str>) -> Option<String> {
+        let version = version?;
+        crate::version::parse_loose(version)?;
+        if self.verified_on.contains(&version) {
+            return None;
+        }
+        Some(format!(
+            "host version {version} is not one the {} profile was verified on ({}): a difference of this version may show as a failure",
+            self.name,
+            self.verified_on.join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +117,14 @@ mod tests {
     #[case(Some("mock-0.1.0"), "2026.707")]
     fn picks_profiles(#[case] version: Option<&str>, #[case] name: &str) {
         assert_eq!(for_version(version).name, name);
+    }
+
+    #[test]
+    fn warns_only_for_unverified_releases() {
+        assert_eq!(PROFILE_916.unverified_warning(Some("2026.916.1")), None);
+        assert_eq!(PROFILE_707.unverified_warning(Some("mock-0.1.0")), None);
+        assert_eq!(PROFILE_707.unverified_warning(None), None);
+        let warning = PROFILE_916.unverified_warning(Some("2027.101.0")).unwrap();
+        assert!(warning.contains("2026.831.1, 2026.916.1"), "{warning}");
     }
 }

@@ -124,6 +124,12 @@ pub fn render(report: &RunReport, color: bool) -> String {
             "properties: seed {}, {} cases each, profile {} (replay with --seed {} --cases {})\n",
             run.seed, run.cases, run.profile, run.seed, run.cases
         ));
+        if let Some(warning) = &run.profile_warning {
+            out.push_str(&format!(
+                "{}\n",
+                paint(color, "33", &format!("warning: {warning}"))
+            ));
+        }
     }
     if let Some(line) = without_database_line(&report.checks) {
         out.push_str(&line);

@@ -39,6 +39,11 @@ pub struct RunInfo {
     pub seed: String,
     pub cases: u32,
     pub profile: String,
+    /// The host versions the profile was verified on.
+    pub profile_verified_on: Vec<String>,
+    /// Set when the host's version is not one of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile_warning: Option<String>,
 }
 
 /// The host as reported (the stable `host` object of the JSON report).

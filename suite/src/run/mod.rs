@@ -28,7 +28,7 @@ use crate::profile::{self, Profile};
 use crate::progress::Progress;
 use crate::report::{RunInfo, RunReport};
 use crate::restart::{self, RestartEnv};
-use crate::target::{target_for, DeploymentMode, HostSpec, HostTarget, RunningHost};
+use crate::target::{target_for, DeploymentMode, ExternalFacts, HostSpec, HostTarget, RunningHost};
 use crate::world::World;
 
 use setup::Plugins;
@@ -49,6 +49,8 @@ pub struct RunOptions {
     /// The database of a `url=` host, for DB assertions.
     pub host_database_url: Option<String>,
     pub cache_dir: PathBuf,
+    /// `--host-version`: the version of a `url=` host that hides it.
+    pub host_version: Option<String>,
     pub keep_run_dir: bool,
     /// Scenarios run at once.
     pub jobs: usize,
@@ -126,7 +128,10 @@ impl Session {
         }
         let target = target_for(
             &self.options.host,
-            self.options.host_database_url.as_deref(),
+            &ExternalFacts {
+                database_url: self.options.host_database_url.clone(),
+                version: self.options.host_version.clone(),
+            },
         );
 
         let database_url = self.provision(target.as_ref(), progress).await?;
@@ -192,7 +197,7 @@ impl Session {
         results: &mut Vec<CheckResult>,
         progress: &Progress,
     ) -> Result<(Stage, Plugins)> {
-        let old_target = target_for(older, None);
+        let old_target = target_for(older, &ExternalFacts::default());
         progress.step(format!(
             "upgrade: starting the older host {}",
             old_target.label()
@@ -235,7 +240,7 @@ impl Session {
         // The hosts between the oldest and the one under test each open the
         // database, migrate it and re-activate the plugins, then stop.
         for (step, between) in chain.iter().enumerate() {
-            let between = target_for(between, None);
+            let between = target_for(between, &ExternalFacts::default());
             progress.step(format!("upgrade: starting {}", between.label()));
             self.start_host(between.as_ref(), database_url.clone(), progress)
                 .await?;
@@ -461,10 +466,13 @@ impl Session {
             checks,
             started.elapsed().as_millis() as u64,
         );
+        let version = self.host.as_ref().and_then(|h| h.info.version.clone());
         report.run = Some(RunInfo {
             seed: format!("{:#x}", self.options.seed),
             cases: self.options.cases,
             profile: profile.name.to_string(),
+            profile_verified_on: profile.verified_on.iter().map(|v| v.to_string()).collect(),
+            profile_warning: profile.unverified_warning(version.as_deref()),
         });
         Ok(report)
     }

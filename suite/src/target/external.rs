@@ -13,6 +13,10 @@ pub struct ExternalTarget {
     pub base_url: String,
     /// The host's database, when the user supplied it (`--host-database-url`).
     pub database_url: Option<String>,
+    /// The version the user gave (`--host-version`): used when the health
+    /// body has none (2026.707.0 in authenticated mode, docs/findings.md F8),
+    /// for the version profile and the plugin SDK pin.
+    pub version: Option<String>,
 }
 
 impl HostTarget for ExternalTarget {
@@ -48,7 +52,8 @@ impl HostTarget for ExternalTarget {
                     version: health
                         .get("version")
                         .and_then(|v| v.as_str())
-                        .map(String::from),
+                        .map(String::from)
+                        .or_else(|| self.version.clone()),
                 },
                 base_url: self.base_url.clone(),
                 mode,
@@ -57,7 +62,7 @@ impl HostTarget for ExternalTarget {
                 process: None,
                 health,
                 relaunch: None,
-                sdk_version: None,
+                sdk_version: self.version.clone(),
                 // A long-lived host may keep the installed copy: prepare it
                 // where it outlives the run directory.
                 plugin_home: ctx

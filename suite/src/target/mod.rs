@@ -279,14 +279,24 @@ impl RunningHost {
 }
 
 /// The target that brings up the host `spec` describes.
-pub fn target_for(spec: &HostSpec, host_database_url: Option<&str>) -> Box<dyn HostTarget> {
+/// What the user told about a `url=` host that it may not tell itself.
+#[derive(Debug, Clone, Default)]
+pub struct ExternalFacts {
+    /// Its database (`--host-database-url`), for row assertions.
+    pub database_url: Option<String>,
+    /// Its version (`--host-version`), when `/api/health` hides it.
+    pub version: Option<String>,
+}
+
+pub fn target_for(spec: &HostSpec, facts: &ExternalFacts) -> Box<dyn HostTarget> {
     match spec {
         HostSpec::Paperclip { version } => Box::new(paperclip::PaperclipTarget {
             version: version.clone(),
         }),
         HostSpec::Url { base_url } => Box::new(external::ExternalTarget {
             base_url: base_url.clone(),
-            database_url: host_database_url.map(String::from),
+            database_url: facts.database_url.clone(),
+            version: facts.version.clone(),
         }),
         HostSpec::Mock { defects } => Box::new(mock::MockTarget {
             defects: defects.clone(),
