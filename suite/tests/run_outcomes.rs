@@ -103,3 +103,58 @@ fn a_refused_smoke_plugin_reports_every_check_and_applies_the_baseline() {
     // The only failure is baselined: the run passes.
     assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
+
+/// A `url=` host whose `--host-database-url` names another database: the
+/// run must say so (exit 2), not blame the host for rows it cannot see.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_database_url_of_another_database_exits_2() {
+    use tokio_postgres::NoTls;
+    let admin = admin_url();
+    let (client, connection) = tokio_postgres::connect(&admin, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed: {e}"));
+    tokio::spawn(connection);
+    let nonce = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let names = [format!("conf_host_{nonce}"), format!("conf_other_{nonce}")];
+    for name in &names {
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+    }
+    let url_of = |name: &str| {
+        let mut url = reqwest::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        url.to_string()
+    };
+    let host = mock_host::serve(mock_host::Config::new(url_of(&names[0])))
+        .await
+        .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let args = [
+        "run".to_string(),
+        "--host".into(),
+        format!("url={}", host.base_url()),
+        "--host-database-url".into(),
+        url_of(&names[1]),
+        "--only".into(),
+        "plugin.install-health".into(),
+        "--cache-dir".into(),
+        cache.path().display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || conformance().args(args).output().unwrap())
+        .await
+        .unwrap();
+    host.shutdown().await;
+    for name in &names {
+        let _ = client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is not the one the host at") && stderr.contains("--host-database-url"),
+        "{stderr}"
+    );
+}
