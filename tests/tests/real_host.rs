@@ -66,6 +66,11 @@ fn run_against(version: &str) {
 /// Runs the whole suite against `paperclip@version` with `extra` options;
 /// every check must pass (or be baselined) and nothing may be left behind.
 fn run_with(version: &str, extra: &[&str]) -> serde_json::Value {
+    run_host(&format!("paperclip@{version}"), version, extra)
+}
+
+/// Runs the whole suite against `host`, which must report `version`.
+fn run_host(host: &str, version: &str, extra: &[&str]) -> serde_json::Value {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let admin = admin_database_url();
     let dbs_before = run_databases(&admin);
@@ -75,11 +80,10 @@ fn run_with(version: &str, extra: &[&str]) -> serde_json::Value {
         "conformance-e2e-{version}-{}.xml",
         std::process::id()
     ));
-    let host = format!("paperclip@{version}");
     let mut args = vec![
         "run",
         "--host",
-        &host,
+        host,
         "--format",
         "json",
         "--junit",
@@ -155,6 +159,39 @@ fn upgrade_2026_707_0_to_2026_916_1_passes_every_check() {
             .all(|c| c["status"] == "passed" || c["status"] == "baselined"),
         "{upgrade:?}"
     );
+}
+
+/// `paperclip@PATH`: the published 2026.707.0 tarball (`npm pack`) run as a
+/// local build would be — installed by its content hash, restart checks
+/// included. Ignored: a second install of the host (~70 s).
+#[test]
+#[ignore]
+fn a_local_package_runs_like_a_published_version() {
+    let dir = tempfile_dir("local-package");
+    let packed = Command::new("npm")
+        .args([
+            "pack",
+            "paperclipai@2026.707.0",
+            "--loglevel=error",
+            "--pack-destination",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("npm runs");
+    assert!(packed.status.success(), "{packed:?}");
+    let tarball = dir.join("paperclipai-2026.707.0.tgz");
+    let host = format!("paperclip@{}", tarball.display());
+    let report = run_host(
+        &host,
+        "2026.707.0",
+        &["--only", "tag:smoke", "--only", "restart"],
+    );
+    let restarts = checks_with_status(&report, "passed")
+        .into_iter()
+        .filter(|id| id.starts_with("restart."))
+        .count();
+    assert_eq!(restarts, 2, "{report}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The whole published chain on one database, each version opening what the

@@ -50,6 +50,13 @@ pub(crate) async fn install_plugins(
         Some(&opts.cache_dir),
     )
     .await?;
+    if !prepared.uses_registry_sdk {
+        progress.step(format!(
+            "note: {} does not depend on {}: its worker bundles its own SDK, so the SDK pin to the host's version (and --sdk-version) does not apply",
+            source.display(),
+            plugin::SDK_PACKAGE
+        ));
+    }
     let smoke = match plugin::install(&stage.client, &stage.world.board, &prepared).await {
         Ok(installed) => installed,
         // The bundled smoke plugin installs on the real hosts: a host that

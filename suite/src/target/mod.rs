@@ -12,6 +12,7 @@
 //! - `mock`: the bundled Rust mock host.
 
 pub mod external;
+pub mod local_package;
 pub mod mock;
 pub mod npm;
 pub mod paperclip;
@@ -75,6 +76,12 @@ impl FromStr for HostSpec {
     fn from_str(s: &str) -> Result<Self> {
         let s = s.trim();
         if let Some(version) = s.strip_prefix("paperclip@") {
+            // A local package (`paperclip@./paperclipai-x.tgz`, a directory).
+            if local_package::is_local_package(version) {
+                return Ok(HostSpec::Paperclip {
+                    version: version.to_string(),
+                });
+            }
             let ok = !version.is_empty()
                 && version
                     .chars()

@@ -33,7 +33,7 @@ use crate::process::{free_port, port_in_use, strip_ansi, HostProcess};
 use crate::version;
 
 /// The npm package of the real host.
-const PACKAGE: &str = "paperclipai";
+pub(crate) const PACKAGE: &str = "paperclipai";
 /// The earliest version with the plugin orchestration APIs.
 pub const EARLIEST_VERSION: &str = "2026.707.0";
 /// How long a fresh database may take to migrate and come up (916.1 needs up
@@ -78,7 +78,7 @@ impl HostInstall {
     }
 }
 
-fn server_package_dir(install_dir: &Path) -> PathBuf {
+pub(crate) fn server_package_dir(install_dir: &Path) -> PathBuf {
     install_dir
         .join("node_modules")
         .join("@paperclipai")
@@ -100,7 +100,7 @@ fn version_key(v: &str) -> Option<version::Version> {
 
 /// `engines.node` of an install, from `paperclipai`'s package.json, else
 /// `@paperclipai/server`'s.
-fn installed_engines_node(install_dir: &Path) -> Option<String> {
+pub(crate) fn installed_engines_node(install_dir: &Path) -> Option<String> {
     [
         install_dir.join("node_modules").join(PACKAGE),
         server_package_dir(install_dir),
@@ -270,7 +270,18 @@ impl PaperclipTarget {
             }
         }
         let npm = Npm::locate()?;
-        let install = ensure_installed(&npm, ctx.cache_dir, &self.version, ctx.progress).await?;
+        let local = super::local_package::is_local_package(&self.version);
+        let install = if local {
+            let path = Path::new(&self.version);
+            super::local_package::ensure_installed(&npm, ctx.cache_dir, path, ctx.progress).await?
+        } else {
+            ensure_installed(&npm, ctx.cache_dir, &self.version, ctx.progress).await?
+        };
+        // A local build's SDK may not be on the registry: plugins use the
+        // one it ships.
+        let sdk = local
+            .then(|| super::local_package::bundled_sdk_spec(&install))
+            .flatten();
         let node = npm::ensure_node(
             &npm,
             ctx.cache_dir,
@@ -283,7 +294,13 @@ impl PaperclipTarget {
             Some(port) => port,
             None => free_port()?,
         };
-        self.launch(ctx, database_url, &install, &node, port).await
+        let mut host = self
+            .launch(ctx, database_url, &install, &node, port)
+            .await?;
+        if sdk.is_some() {
+            host.sdk_version = sdk;
+        }
+        Ok(host)
     }
 
     async fn launch(

@@ -206,6 +206,7 @@ async fn install(
     package: &ProbePackage,
 ) -> Result<InstalledPlugin, String> {
     let prepared = PreparedPlugin {
+        uses_registry_sdk: true,
         dir: package.dir.clone(),
         sdk_version: None,
     };

@@ -75,6 +75,7 @@ impl Property for RoutesProperty {
             let package = FixturePackage::create(&env.work_dir, &nonce, &sdk)
                 .map_err(|e| format!("writing the route-matrix fixture failed: {e}"))?;
             let prepared = PreparedPlugin {
+                uses_registry_sdk: true,
                 dir: package.dir.clone(),
                 sdk_version: None,
             };

@@ -106,6 +106,40 @@ impl Npm {
         cmd
     }
 
+    /// `npm pack DIR` into `destination` (scripts not run): the tarball npm
+    /// would publish from a package directory.
+    pub async fn pack(&self, dir: &Path, destination: &Path) -> Result<PathBuf> {
+        let out = self
+            .command()
+            .args([
+                "pack",
+                "--ignore-scripts",
+                "--loglevel=error",
+                "--pack-destination",
+            ])
+            .arg(destination)
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .await
+            .map_err(|e| self.spawn_error(e))?;
+        let name = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if !out.status.success() || name.is_empty() {
+            return Err(Error::Npm(format!(
+                "npm pack {} failed: {}; it must be a package directory npm can pack",
+                dir.display(),
+                npm_error_tail(&String::from_utf8_lossy(&out.stderr), 6)
+            )));
+        }
+        Ok(destination.join(name))
+    }
+
     /// `npm view PACKAGE@VERSION version engines.node --json`.
     pub async fn view(&self, package: &str, version: &str) -> Result<ViewOutcome> {
         let spec = format!("{package}@{version}");
@@ -165,9 +199,12 @@ impl Npm {
         } else {
             "check the network and the npm registry setting (npm config get registry)"
         };
+        // The install directory is temporary and goes with the error: keep
+        // the log where the sentence points.
+        let kept = keep_failed_log(dir, log);
         Err(Error::Npm(format!(
             "npm install {spec} failed ({status}): {tail}; {hint} (full log: {})",
-            log.display()
+            kept.display()
         )))
     }
 
@@ -316,6 +353,23 @@ pub fn path_with_first(dir: &Path) -> std::ffi::OsString {
         None => dirs.extend(["/usr/local/bin".into(), "/usr/bin".into(), "/bin".into()]),
     }
     std::env::join_paths(dirs).unwrap_or_default()
+}
+
+/// Copies a failed install's log out of its (temporary) install directory
+/// into `failed-installs/` beside it; the original path if that fails.
+fn keep_failed_log(install_dir: &Path, log: &Path) -> PathBuf {
+    let Some(parent) = install_dir.parent() else {
+        return log.to_path_buf();
+    };
+    let dir = parent.join("failed-installs");
+    let kept = dir.join(format!(
+        "npm-install-{}.log",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+    ));
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::copy(log, &kept)) {
+        Ok(_) => kept,
+        Err(_) => log.to_path_buf(),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 //! the host installs it by local path. The manifest facts the scenarios need
 //! (key, row id, namespace) come from the host's install answer.
 
+mod package;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -23,6 +25,9 @@ pub const SDK_PACKAGE: &str = "@paperclipai/plugin-sdk";
 pub struct PreparedPlugin {
     /// The copy in the run directory.
     pub dir: PathBuf,
+    /// False when the package does not depend on the SDK: its worker bundles
+    /// one, so the SDK pin (and `--sdk-version`) did not apply.
+    pub uses_registry_sdk: bool,
     /// The SDK version it was installed with, if it depends on the SDK.
     pub sdk_version: Option<String>,
 }
@@ -71,6 +76,8 @@ pub async fn prepare(
             manifest_path.display()
         ))
     })?;
+    package::check(source, &package)?;
+    package::for_copy(&mut package);
     let name = source
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -114,6 +121,7 @@ pub async fn prepare(
     Ok(PreparedPlugin {
         dir,
         sdk_version: pinned,
+        uses_registry_sdk: package::uses_registry_sdk(&package),
     })
 }
 
