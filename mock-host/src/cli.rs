@@ -68,6 +68,7 @@ where
         return list_defects();
     }
     init_tracing();
+    const WORKER_STACK: usize = 64 * 1024 * 1024;
     let mut config = Config::new(cli.database_url.unwrap_or_default());
     config.port = cli.port;
     config.mode = cli.mode;
@@ -75,6 +76,10 @@ where
     config.node = cli.node;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // Request bodies nest as deep as the real host takes them (4,000
+        // levels, http::pipeline), and parsing and dropping them recurses:
+        // 2 MiB overflow in a debug build.
+        .thread_stack_size(WORKER_STACK)
         .build()
     {
         Ok(rt) => rt,
