@@ -13,21 +13,22 @@
 //! to it yet), and cite contract-db-worker.md A2–A5.
 
 mod snapshot;
+mod wait;
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::check::{CheckKind, CheckMeta, CheckResult, Failure};
-use crate::client::Credentials;
 use crate::client::{Call, HostClient};
 use crate::db::HostDb;
 use crate::plugin::{self, InstalledPlugin, PreparedPlugin};
 use crate::property::migrations::package::ProbePackage;
-use crate::wait::{poll_until, Interval, Probe};
 use crate::world::World;
 
 pub use snapshot::Snapshot;
+pub use wait::until_worker_running;
+use wait::{until_plugin_ready, until_plugin_status_is_not};
 
 const CORE_MIGRATIONS: &str = "upgrade.core-migrations-once";
 const PLUGINS_READY: &str = "upgrade.plugins-ready";
@@ -541,75 +542,4 @@ fn failed_kept(before: &Snapshot, after: &Snapshot, failing_key: &str) -> Result
         ));
     }
     Ok(())
-}
-
-/// Waits until plugin `key` answers a status other than `status`; gives up
-/// quietly after `timeout` (the checks then report what they see).
-async fn until_plugin_status_is_not(
-    client: &HostClient,
-    board: &Credentials,
-    key: &str,
-    status: &str,
-    timeout: Duration,
-) -> bool {
-    until_plugin(client, board, key, timeout, |s| s != status).await
-}
-
-/// Waits until the worker of plugin `key` runs: its scoped API mount stops
-/// answering 503 ("not ready" / "worker is not running", contract-http.md
-/// §4.1 steps 3–4) and answers what comes after, a 404 for the bare mount
-/// whether or not the plugin declares routes. `false` after `timeout`.
-pub async fn until_worker_running(
-    client: &HostClient,
-    board: &Credentials,
-    key: &str,
-    timeout: Duration,
-) -> bool {
-    let call = Call::new("GET", format!("/api/plugins/{key}/api/")).as_(board);
-    poll_until(
-        timeout,
-        Interval::fixed(Duration::from_millis(100)),
-        || async {
-            match client.send(&call).await.response {
-                Some(r) if r.status != 503 => Probe::Done(()),
-                _ => Probe::NotYet(()),
-            }
-        },
-    )
-    .await
-    .is_ok()
-}
-
-/// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
-/// the background after they are healthy); `false` after `timeout`.
-async fn until_plugin_ready(
-    client: &HostClient,
-    board: &Credentials,
-    key: &str,
-    timeout: Duration,
-) -> bool {
-    until_plugin(client, board, key, timeout, |s| s == "ready").await
-}
-
-async fn until_plugin(
-    client: &HostClient,
-    board: &Credentials,
-    key: &str,
-    timeout: Duration,
-    wanted: impl Fn(&Value) -> bool,
-) -> bool {
-    let call = Call::new("GET", format!("/api/plugins/{key}")).as_(board);
-    poll_until(
-        timeout,
-        Interval::fixed(Duration::from_millis(200)),
-        || async {
-            let x = client.send(&call).await;
-            match x.response {
-                Some(r) if wanted(&r.body["status"]) => Probe::Done(()),
-                _ => Probe::NotYet(()),
-            }
-        },
-    )
-    .await
-    .is_ok()
 }
