@@ -177,6 +177,23 @@ async fn measure(
     figures
 }
 
+/// Wall time of one whole `conformance run --host HOST` (every check at the
+/// default case count); the run must pass.
+fn full_run(host: &str, admin_url: &str) -> Duration {
+    let started = Instant::now();
+    let out = std::process::Command::new(e2e_tests::conformance_bin())
+        .args(["run", "--host", host, "-q", "--database-url", admin_url])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{host}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    took
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -204,8 +221,19 @@ fn main() {
             program: Some(e2e_tests::conformance_bin()),
         };
         let mock = measure(&mock_target, &pg, &cache, 5).await;
+        let real_host = format!("paperclip@{version}");
         let real = measure(&PaperclipTarget { version }, &pg, &cache, 2).await;
+        let admin = pg.admin_url().to_string();
+        // The whole default run, as a user starts it, once per host.
+        let full_mock = full_run("mock", &admin);
+        let full_real = full_run(&real_host, &admin);
         pg.shutdown().await.unwrap();
+        println!(
+            "\nfull default run (conformance run --host …): mock {:.1} s, {real_host} {:.1} s ({:.1}x)",
+            full_mock.as_secs_f64(),
+            full_real.as_secs_f64(),
+            full_real.as_secs_f64() / full_mock.as_secs_f64()
+        );
 
         println!(
             "\n{:<24} {:>22} {:>10} {:>10} {:>14}",
@@ -227,6 +255,9 @@ fn main() {
                 "p99_ms": f.p99_ms, "throughput_rps": f.throughput_rps,
             }));
         }
+        json_rows.push(json!({
+            "full_run_s": { "mock": full_mock.as_secs_f64(), "real": full_real.as_secs_f64() },
+        }));
         let out = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../target/bench-mock-vs-real.json"
