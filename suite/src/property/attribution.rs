@@ -11,7 +11,8 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::{run_property_with, CaseFailure, Property, PropertyConfig, PropertyEnv};
+use super::concurrent::run_property_concurrently;
+use super::{CaseFailure, Property, PropertyConfig, PropertyEnv};
 use crate::check::CheckResult;
 use crate::client::{Body, Call, Credentials};
 
@@ -85,12 +86,15 @@ impl Property for AttributionProperty {
                 "needs the host's database for row assertions; pass --host-database-url",
             );
         };
-        run_property_with(
+        // Every case makes its own agents and issue and reads only their
+        // rows: cases run side by side.
+        run_property_concurrently(
             self,
             env,
             config,
             &Initiator::ALL,
             initiators(),
+            config.case_jobs,
             |initiator| {
                 env.handle.block_on(async {
                 let client = &env.client;
