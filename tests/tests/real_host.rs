@@ -167,7 +167,11 @@ fn upgrade_2026_707_0_to_2026_916_1_passes_every_check() {
 #[test]
 #[ignore]
 fn a_local_package_runs_like_a_published_version() {
-    let dir = tempfile_dir("local-package");
+    // Removed on drop, also when an assertion below fails.
+    let dir = tempfile::Builder::new()
+        .prefix("conformance-e2e-local-package-")
+        .tempdir()
+        .unwrap();
     let packed = Command::new("npm")
         .args([
             "pack",
@@ -175,11 +179,11 @@ fn a_local_package_runs_like_a_published_version() {
             "--loglevel=error",
             "--pack-destination",
         ])
-        .arg(&dir)
+        .arg(dir.path())
         .output()
         .expect("npm runs");
     assert!(packed.status.success(), "{packed:?}");
-    let tarball = dir.join("paperclipai-2026.707.0.tgz");
+    let tarball = dir.path().join("paperclipai-2026.707.0.tgz");
     let host = format!("paperclip@{}", tarball.display());
     let report = run_host(
         &host,
@@ -191,7 +195,6 @@ fn a_local_package_runs_like_a_published_version() {
         .filter(|id| id.starts_with("restart."))
         .count();
     assert_eq!(restarts, 2, "{report}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The whole published chain on one database, each version opening what the
