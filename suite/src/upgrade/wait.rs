@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::client::{Call, Credentials, HostClient};
+use crate::exchange::RecordedResponse;
 use crate::wait::{poll_until, Interval, Probe};
 
 /// Waits until plugin `key` answers a status other than `status`; gives up
@@ -31,18 +32,7 @@ pub async fn until_worker_running(
     timeout: Duration,
 ) -> bool {
     let call = Call::new("GET", format!("/api/plugins/{key}/api/")).as_(board);
-    poll_until(
-        timeout,
-        Interval::fixed(Duration::from_millis(100)),
-        || async {
-            match client.send(&call).await.response {
-                Some(r) if r.status != 503 => Probe::Done(()),
-                _ => Probe::NotYet(()),
-            }
-        },
-    )
-    .await
-    .is_ok()
+    until_answer(client, &call, timeout, |r| r.status != 503).await
 }
 
 /// Waits until plugin `key` answers `ready` (hosts re-activate plugins in
@@ -64,13 +54,23 @@ async fn until_plugin(
     wanted: impl Fn(&Value) -> bool,
 ) -> bool {
     let call = Call::new("GET", format!("/api/plugins/{key}")).as_(board);
+    until_answer(client, &call, timeout, |r| wanted(&r.body["status"])).await
+}
+
+/// Repeats `call` until the host's answer is `wanted`; `false` after
+/// `timeout` (no answer counts as not yet).
+async fn until_answer(
+    client: &HostClient,
+    call: &Call,
+    timeout: Duration,
+    wanted: impl Fn(&RecordedResponse) -> bool,
+) -> bool {
     poll_until(
         timeout,
-        Interval::fixed(Duration::from_millis(200)),
+        Interval::fixed(Duration::from_millis(100)),
         || async {
-            let x = client.send(&call).await;
-            match x.response {
-                Some(r) if wanted(&r.body["status"]) => Probe::Done(()),
+            match client.send(call).await.response {
+                Some(r) if wanted(&r) => Probe::Done(()),
                 _ => Probe::NotYet(()),
             }
         },
