@@ -60,8 +60,9 @@ const UPGRADE: &[&str] = &["--upgrade-from", "mock", "--only", "upgrade"];
 /// alone keeps the matrix inside CI's time (16 full runs would add minutes).
 const ROUTES: &[&str] = &["--only", "routes"];
 
-/// A defect the upgrade checks must catch.
-const fn upgrade_row(
+/// A local_trusted row whose run selects only what catches the defect.
+const fn row_with(
+    args: &'static [&'static str],
     defect: &'static str,
     must_catch: &'static [&'static str],
     rule: &'static str,
@@ -71,8 +72,17 @@ const fn upgrade_row(
         mode: LOCAL,
         must_catch,
         rule,
-        args: UPGRADE,
+        args,
     }
+}
+
+/// A defect the upgrade checks must catch.
+const fn upgrade_row(
+    defect: &'static str,
+    must_catch: &'static [&'static str],
+    rule: &'static str,
+) -> Row {
+    row_with(UPGRADE, defect, must_catch, rule)
 }
 
 const fn row(
@@ -99,13 +109,7 @@ const fn edges_row(
     must_catch: &'static [&'static str],
     rule: &'static str,
 ) -> Row {
-    Row {
-        defect,
-        mode: LOCAL,
-        must_catch,
-        rule,
-        args: EDGES,
-    }
+    row_with(EDGES, defect, must_catch, rule)
 }
 
 /// A scoped-route defect: the routes property alone must catch it.
@@ -367,6 +371,16 @@ const MATRIX: &[Row] = &[
         "shallow-json",
         &["edges.bodies"],
         "contract-http.md §0 (express.json); docs/findings.md F25 (deep nesting parses)",
+    ),
+    edges_row(
+        "lenient-plugin-escape",
+        &["edges.paths"],
+        "docs/findings.md F25 (a malformed escape in the plugin id: 500)",
+    ),
+    edges_row(
+        "options-answered",
+        &["edges.methods"],
+        "contract-http.md §4.1 step 6; docs/findings.md F25 (OPTIONS matches no route)",
     ),
 ];
 
