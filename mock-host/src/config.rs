@@ -160,6 +160,10 @@ pub enum Defect {
     LenientMethods,
     /// JSON bodies nested deeper than 128 levels are refused.
     ShallowJson,
+    /// A malformed escape in the plugin id is looked up as written.
+    LenientPluginEscape,
+    /// OPTIONS on the scoped mount is answered with 204.
+    OptionsAnswered,
 }
 
 impl Defect {
@@ -210,6 +214,8 @@ impl Defect {
             Defect::MountCaseSensitive => "the scoped mount matches only in lower case (/API/PLUGINS/…/API/… is not served)",
             Defect::LenientMethods => "a lower-case method is served as its upper-case twin instead of refused with 400",
             Defect::ShallowJson => "JSON bodies nested deeper than 128 levels answer 500 (serde_json's default limit)",
+            Defect::LenientPluginEscape => "a malformed percent-escape in the plugin id is looked up as written (404) instead of failing with 500",
+            Defect::OptionsAnswered => "OPTIONS on the scoped mount answers an empty 204 instead of 404 \"Plugin API route not found\"",
         }
     }
 
@@ -347,6 +353,8 @@ mod tests {
                 "mount-case-sensitive",
                 "lenient-methods",
                 "shallow-json",
+                "lenient-plugin-escape",
+                "options-answered",
             ]
         );
         for d in Defect::iter() {

@@ -124,15 +124,30 @@ fn split_uri(path: &str) -> Option<(Option<String>, String)> {
     ))
 }
 
+/// The plugin id segment of a scoped path, undecoded.
+fn raw_plugin_segment(path: &str) -> &str {
+    let rest = path.strip_prefix("/api/plugins/").unwrap_or(path);
+    rest.split('/').next().unwrap_or(rest)
+}
+
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let Some((plugin_ref, request_path)) = split_uri(req.uri().path()) else {
         return error_response(404, "API route not found");
     };
     // Express decodes `:pluginId` before any handler runs; a malformed
     // escape is its error, which the global handler turns into a 500.
-    let Some(plugin_ref) = plugin_ref else {
-        return error_response(500, "Internal server error");
+    // Defect lenient-plugin-escape: the id is looked up as written.
+    let plugin_ref = match plugin_ref {
+        Some(id) => id,
+        None if state.config.defects.has(Defect::LenientPluginEscape) => {
+            raw_plugin_segment(req.uri().path()).to_string()
+        }
+        None => return error_response(500, "Internal server error"),
     };
+    // Defect options-answered: OPTIONS gets a CORS-style empty 204.
+    if req.method() == Method::OPTIONS && state.config.defects.has(Defect::OptionsAnswered) {
+        return axum::http::StatusCode::NO_CONTENT.into_response();
+    }
     // Defect auth-before-lookup: authenticate before steps 1–6, so an
     // unauthenticated caller gets 401 where the real host says 404.
     if state.config.defects.has(Defect::AuthBeforeLookup) {
