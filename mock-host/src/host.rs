@@ -7,12 +7,15 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use crate::config::Config;
+use crate::plugin::manifest::ManifestLoader;
 use crate::plugin::worker::Workers;
 
 pub struct Host {
     pub pool: Pool,
     pub config: Config,
     pub workers: Workers,
+    /// Evaluates manifest modules for installs (one warm node process).
+    pub manifests: ManifestLoader,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
 }

@@ -29,6 +29,8 @@ pub mod services;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use plugin::manifest::ManifestLoader;
+
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -101,6 +103,7 @@ pub async fn serve(config: Config) -> Result<HostHandle> {
     let base_url = format!("http://{addr}");
     let host = Arc::new(Host {
         pool,
+        manifests: ManifestLoader::new(config.node.clone()),
         config,
         workers: Default::default(),
         base_url: base_url.clone(),

@@ -164,7 +164,7 @@ pub async fn fetch_local(host: &Host, package: &str) -> Result<(String, PathBuf,
             abs.display()
         )));
     };
-    let raw = manifest::load(&host.config.node, &manifest_path).await?;
+    let raw = host.manifests.load(&manifest_path).await?;
     let parsed = manifest::validate(&raw).map_err(Error::internal)?;
     manifest::check_capability_consistency(&parsed).map_err(Error::internal)?;
     let id = parsed.get("id").and_then(Value::as_str).unwrap_or_default();

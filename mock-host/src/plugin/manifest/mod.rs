@@ -1,4 +1,4 @@
-//! Plugin manifests: loading the module with node (`load`), validating it
+//! Plugin manifests: loading the module in a warm node process (`load`), validating it
 //! (`validate`, contract-http.md §3.5/§3.6) and the install-time
 //! capability consistency check (`consistency`).
 
@@ -8,6 +8,6 @@ mod validate;
 mod vocabulary;
 
 pub use consistency::check_capability_consistency;
-pub use load::load;
+pub use load::ManifestLoader;
 pub use validate::validate;
 pub use vocabulary::CAPABILITIES;
