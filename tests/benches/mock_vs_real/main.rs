@@ -8,8 +8,18 @@
 //! sequential requests, and throughput with concurrent clients. Results go
 //! to stdout and to `target/bench-mock-vs-real.json`.
 //!
+//! Beside them the floor (`worker_floor`): the same route's worker driven
+//! over stdio with no host around it, the least any host can take. Last, the
+//! whole default `conformance run` once per host. The JSON ends with the
+//! ratios the project tracks: mock vs floor p50, real vs mock p50 and
+//! throughput, real vs mock full run.
+//!
 //! Env: `BENCH_REQUESTS` (default 300), `BENCH_SECONDS` (default 5),
-//! `BENCH_CONCURRENCY` (default 8), `BENCH_REAL_VERSION` (default 2026.707.0).
+//! `BENCH_CONCURRENCY` (default 8), `BENCH_REAL_VERSION` (default 2026.707.0),
+//! `BENCH_ONLY` (`mock`, `floor`, `real`, `full`, comma-separated; default
+//! all — the figures are side by side only when one run measures them all).
+
+mod worker_floor;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +42,24 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-struct Figures {
+/// How hard each host is driven.
+pub struct Load {
+    pub requests: u64,
+    pub seconds: u64,
+    pub concurrency: u64,
+}
+
+impl Load {
+    fn from_env() -> Self {
+        Load {
+            requests: env_num("BENCH_REQUESTS", 300),
+            seconds: env_num("BENCH_SECONDS", 5),
+            concurrency: env_num("BENCH_CONCURRENCY", 8),
+        }
+    }
+}
+
+pub struct Figures {
     host: String,
     cold_start_ms: Vec<u128>,
     p50_ms: f64,
@@ -40,7 +67,7 @@ struct Figures {
     throughput_rps: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
 }
@@ -50,6 +77,7 @@ async fn measure(
     pg: &PostgresServer,
     cache: &PathBuf,
     starts: usize,
+    load: &Load,
 ) -> Figures {
     let progress = Progress::stderr(false);
     let mut cold = Vec::new();
@@ -130,9 +158,11 @@ async fn measure(
         "initialize before measuring"
     );
 
-    let requests = env_num("BENCH_REQUESTS", 300);
-    let mut latencies = Vec::with_capacity(requests as usize);
-    for _ in 0..requests {
+    for _ in 0..20 {
+        client.send(&Call::new("GET", &path)).await; // warm-up
+    }
+    let mut latencies = Vec::with_capacity(load.requests as usize);
+    for _ in 0..load.requests {
         let t = Instant::now();
         let x = client.send(&Call::new("GET", &path)).await;
         assert_eq!(x.response.map(|r| r.status), Some(200));
@@ -140,11 +170,9 @@ async fn measure(
     }
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
 
-    let seconds = env_num("BENCH_SECONDS", 5);
-    let concurrency = env_num("BENCH_CONCURRENCY", 8);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let deadline = Instant::now() + Duration::from_secs(load.seconds);
     let path = Arc::new(path);
-    let tasks: Vec<_> = (0..concurrency)
+    let tasks: Vec<_> = (0..load.concurrency)
         .map(|_| {
             let client = client.clone();
             let path = path.clone();
@@ -169,7 +197,7 @@ async fn measure(
         cold_start_ms: cold,
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
-        throughput_rps: total as f64 / seconds as f64,
+        throughput_rps: total as f64 / load.seconds as f64,
     };
     host.stop().await.unwrap();
     pg.drop_database(db).await.unwrap();
@@ -194,6 +222,30 @@ fn full_run(host: &str, admin_url: &str) -> Duration {
     took
 }
 
+/// The floor's figures: the smoke plugin prepared like a run prepares it
+/// (SDK pin, dependency cache), its worker driven without a host.
+async fn measure_floor(cache: &std::path::Path, load: &Load) -> Figures {
+    let dir = tempfile::Builder::new()
+        .prefix("conformance-run-bench-floor-")
+        .tempdir()
+        .unwrap();
+    let source = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/plugins/orchestration-smoke"
+    ));
+    let prepared = plugin::prepare(&source, dir.path(), None, None, Some(cache))
+        .await
+        .unwrap();
+    worker_floor::measure(std::path::Path::new("node"), &prepared.dir, load).await
+}
+
+fn wanted(part: &str) -> bool {
+    match std::env::var("BENCH_ONLY") {
+        Ok(only) => only.split(',').any(|p| p.trim() == part),
+        Err(_) => true,
+    }
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -214,36 +266,38 @@ fn main() {
             .await
             .unwrap();
         let cache = conformance::cli::default_cache_dir();
+        let load = Load::from_env();
         let version = std::env::var("BENCH_REAL_VERSION").unwrap_or_else(|_| "2026.707.0".into());
+        let real_host = format!("paperclip@{version}");
         // The mock is served by the conformance binary, built like the e2e tests build it.
         let mock_target = MockTarget {
             defects: vec![],
             program: Some(e2e_tests::conformance_bin()),
         };
-        let mock = measure(&mock_target, &pg, &cache, 5).await;
-        let real_host = format!("paperclip@{version}");
-        let real = measure(&PaperclipTarget { version }, &pg, &cache, 2).await;
+        let mut rows = Vec::new();
+        if wanted("floor") {
+            rows.push(measure_floor(&cache, &load).await);
+        }
+        if wanted("mock") {
+            rows.push(measure(&mock_target, &pg, &cache, 5, &load).await);
+        }
+        if wanted("real") {
+            rows.push(measure(&PaperclipTarget { version }, &pg, &cache, 2, &load).await);
+        }
         let admin = pg.admin_url().to_string();
         // The whole default run, as a user starts it, once per host.
-        let full_mock = full_run("mock", &admin);
-        let full_real = full_run(&real_host, &admin);
+        let full = wanted("full").then(|| (full_run("mock", &admin), full_run(&real_host, &admin)));
         pg.shutdown().await.unwrap();
-        println!(
-            "\nfull default run (conformance run --host …): mock {:.1} s, {real_host} {:.1} s ({:.1}x)",
-            full_mock.as_secs_f64(),
-            full_real.as_secs_f64(),
-            full_real.as_secs_f64() / full_mock.as_secs_f64()
-        );
 
         println!(
-            "\n{:<24} {:>22} {:>10} {:>10} {:>14}",
+            "\n{:<26} {:>22} {:>10} {:>10} {:>14}",
             "host", "cold start ms (each)", "p50 ms", "p99 ms", "req/s"
         );
         let mut json_rows = Vec::new();
-        for f in [&mock, &real] {
+        for f in &rows {
             let starts: Vec<String> = f.cold_start_ms.iter().map(|m| m.to_string()).collect();
             println!(
-                "{:<24} {:>22} {:>10.2} {:>10.2} {:>14.0}",
+                "{:<26} {:>22} {:>10.2} {:>10.2} {:>14.0}",
                 f.host,
                 starts.join("/"),
                 f.p50_ms,
@@ -255,9 +309,37 @@ fn main() {
                 "p99_ms": f.p99_ms, "throughput_rps": f.throughput_rps,
             }));
         }
-        json_rows.push(json!({
-            "full_run_s": { "mock": full_mock.as_secs_f64(), "real": full_real.as_secs_f64() },
-        }));
+        let by = |prefix: &str| rows.iter().find(|f| f.host.starts_with(prefix));
+        let mut ratios = serde_json::Map::new();
+        if let (Some(mock), Some(floor)) = (by("mock"), by("floor")) {
+            ratios.insert("mock_p50_over_floor_p50".into(), json!(mock.p50_ms / floor.p50_ms));
+        }
+        if let (Some(mock), Some(real)) = (by("mock"), by("paperclip")) {
+            ratios.insert("real_p50_over_mock_p50".into(), json!(real.p50_ms / mock.p50_ms));
+            ratios.insert(
+                "mock_rps_over_real_rps".into(),
+                json!(mock.throughput_rps / real.throughput_rps),
+            );
+        }
+        if let Some((mock, real)) = full {
+            println!(
+                "\nfull default run (conformance run --host …): mock {:.1} s, {real_host} {:.1} s ({:.1}x)",
+                mock.as_secs_f64(),
+                real.as_secs_f64(),
+                real.as_secs_f64() / mock.as_secs_f64()
+            );
+            json_rows.push(json!({
+                "full_run_s": { "mock": mock.as_secs_f64(), "real": real.as_secs_f64() },
+            }));
+            ratios.insert(
+                "real_full_run_over_mock_full_run".into(),
+                json!(real.as_secs_f64() / mock.as_secs_f64()),
+            );
+        }
+        for (name, value) in &ratios {
+            println!("{name}: {:.2}", value.as_f64().unwrap_or_default());
+        }
+        json_rows.push(json!({ "ratios": ratios }));
         let out = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../target/bench-mock-vs-real.json"
