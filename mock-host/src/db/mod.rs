@@ -9,6 +9,7 @@
 //! nothing here and would add a macro toolchain and an offline query cache.
 //! deadpool is the small pool tokio-postgres is commonly paired with.
 
+mod cached;
 pub mod params;
 pub mod rows;
 pub mod schema;
@@ -20,11 +21,13 @@ use tokio_postgres::NoTls;
 
 use crate::error::{Error, Result};
 
+pub use cached::{Db, Params};
+
 pub type Client = deadpool_postgres::Object;
 
-/// The tokio-postgres client behind a pooled connection: what
-/// `GenericClient` (and so every `services::*` function) takes.
-pub fn pg(c: &Client) -> &tokio_postgres::Client {
+/// A pooled connection as the services take it ([`Db`], with its
+/// statement cache).
+pub fn pg(c: &Client) -> &Client {
     c
 }
 

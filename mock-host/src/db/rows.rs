@@ -50,7 +50,7 @@ pub fn entity(obj: Value) -> Value {
 /// Runs `sql` (a SELECT) and returns each row as a camelCased JSON object
 /// in column order.
 pub async fn query_entities(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::db::Db,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Value>> {
@@ -60,7 +60,7 @@ pub async fn query_entities(
 }
 
 pub async fn query_entity(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::db::Db,
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Option<Value>> {

@@ -45,11 +45,11 @@ pub async fn create_agent(
         }
     }
     let client = state.pool.get().await?;
-    if !companies::exists(&**client, company_id).await? {
+    if !companies::exists(&client, company_id).await? {
         return Err(Error::not_found("Company not found"));
     }
     let id = agents::create(
-        &**client,
+        &client,
         NewAgent {
             company_id,
             name: &name,
@@ -63,7 +63,7 @@ pub async fn create_agent(
     .await?;
     let info = authz::actor_info(&actor)?;
     activity::log(
-        &**client,
+        &client,
         Activity {
             company_id,
             actor_type: info.actor_type,
@@ -77,7 +77,7 @@ pub async fn create_agent(
         },
     )
     .await?;
-    Ok(json_response(201, &agents::api_json(&**client, id).await?))
+    Ok(json_response(201, &agents::api_json(&client, id).await?))
 }
 
 /// GET /api/companies/:id/agents (terminated agents included).
@@ -93,7 +93,7 @@ pub async fn list_agents(
         include_terminated: true,
         status: None,
     };
-    let list = agents::list(&**client, company_id, filter).await?;
+    let list = agents::list(&client, company_id, filter).await?;
     Ok(json_response(200, &Value::Array(list)))
 }
 
@@ -106,9 +106,9 @@ pub async fn get_agent(
 ) -> Result<Response> {
     let id = parse_uuid(&id, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agents::company_of(&**client, id).await?;
+    let company = agents::company_of(&client, id).await?;
     authz::assert_company_access(&actor, company, &method)?;
-    Ok(json_response(200, &agents::api_json(&**client, id).await?))
+    Ok(json_response(200, &agents::api_json(&client, id).await?))
 }
 
 /// POST /api/agents/:id/keys (board only; the token is shown once).
@@ -122,7 +122,7 @@ pub async fn create_agent_key(
     let board = authz::assert_board(&actor)?;
     let agent_id = parse_uuid(&id, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agents::company_of(&**client, agent_id).await?;
+    let company = agents::company_of(&client, agent_id).await?;
     authz::assert_company_access(&actor, company, &method)?;
     let name = body.str("name").unwrap_or("default").to_string();
     let token = new_token("pcp_");
@@ -166,7 +166,7 @@ pub async fn revoke_agent_key(
     let agent_id = parse_uuid(&id, "Agent")?;
     let key_id = parse_uuid(&key, "Key")?;
     let client = state.pool.get().await?;
-    let company = agents::company_of(&**client, agent_id).await?;
+    let company = agents::company_of(&client, agent_id).await?;
     authz::assert_company_access(&actor, company, &method)?;
     let n = client
         .execute(
@@ -191,11 +191,11 @@ async fn set_agent_status(
     let board = authz::assert_board(actor)?;
     let agent_id = parse_uuid(id, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agents::company_of(&**client, agent_id).await?;
+    let company = agents::company_of(&client, agent_id).await?;
     authz::assert_company_access(actor, company, method)?;
-    agents::set_status(&**client, agent_id, status).await?;
+    agents::set_status(&client, agent_id, status).await?;
     activity::log(
-        &**client,
+        &client,
         Activity {
             company_id: company,
             actor_type: "user",
@@ -211,7 +211,7 @@ async fn set_agent_status(
     .await?;
     Ok(json_response(
         200,
-        &agents::api_json(&**client, agent_id).await?,
+        &agents::api_json(&client, agent_id).await?,
     ))
 }
 

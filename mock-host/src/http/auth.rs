@@ -152,7 +152,7 @@ pub async fn create_board_key(
         .await?
         .get(0);
     let value = rows::query_entity(
-        &**client,
+        &client,
         "SELECT id, name, created_at, last_used_at, revoked_at, expires_at FROM board_api_keys WHERE id = $1",
         &[&id],
     )

@@ -44,17 +44,14 @@ pub async fn create_company(
         },
     )
     .await?;
-    Ok(json_response(
-        201,
-        &companies::api_json(&**client, id).await?,
-    ))
+    Ok(json_response(201, &companies::api_json(&client, id).await?))
 }
 
 /// GET /api/companies
 pub async fn list_companies(State(state): State<AppState>, actor: Actor) -> Result<Response> {
     let board = authz::assert_board(&actor)?;
     let client = state.pool.get().await?;
-    let visible: Vec<Value> = companies::list(&**client)
+    let visible: Vec<Value> = companies::list(&client)
         .await?
         .into_iter()
         .filter(|c| {
@@ -79,8 +76,5 @@ pub async fn get_company(
     let id = parse_uuid(&id, "Company")?;
     authz::assert_company_access(&actor, id, &method)?;
     let client = state.pool.get().await?;
-    Ok(json_response(
-        200,
-        &companies::api_json(&**client, id).await?,
-    ))
+    Ok(json_response(200, &companies::api_json(&client, id).await?))
 }

@@ -32,7 +32,7 @@ fn opt_uuid(body: &JsonBody, key: &str) -> Result<Option<Uuid>> {
 
 /// The issue a route names, once the caller may access its company.
 async fn accessible_issue(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::db::Db,
     id: &str,
     actor: &Actor,
     method: &Method,
@@ -140,7 +140,7 @@ pub async fn create_issue(
     if let Some(run) = started {
         heartbeat::start_run(state.pool.clone(), run);
     }
-    let mut v = issues::json(&**client, id).await?;
+    let mut v = issues::json(&client, id).await?;
     if let Some(o) = v.as_object_mut() {
         o.insert("blockedBy".into(), json!([]));
         o.insert("blocks".into(), json!([]));
@@ -158,7 +158,7 @@ pub async fn list_issues(
     let company_id = accessible_company(&company, &actor, &method)?;
     let client = state.pool.get().await?;
     let list = rows::query_entities(
-        &**client,
+        &client,
         "SELECT * FROM issues WHERE company_id = $1 AND hidden_at IS NULL ORDER BY created_at DESC",
         &[&company_id],
     )
@@ -174,9 +174,9 @@ pub async fn get_issue(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let client = state.pool.get().await?;
-    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
-    let mut v = issues::json(&**client, issue.id).await?;
-    let rel = issues::relations(&**client, issue.id).await?;
+    let issue = accessible_issue(&client, &id, &actor, &method).await?;
+    let mut v = issues::json(&client, issue.id).await?;
+    let rel = issues::relations(&client, issue.id).await?;
     if let Some(o) = v.as_object_mut() {
         o.insert("blockedBy".into(), rel["blockedBy"].clone());
         o.insert("blocks".into(), rel["blocks"].clone());
@@ -193,7 +193,7 @@ pub async fn checkout(
     body: JsonBody,
 ) -> Result<Response> {
     let mut client = state.pool.get().await?;
-    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
+    let issue = accessible_issue(&client, &id, &actor, &method).await?;
     let agent_id =
         opt_uuid(&body, "agentId")?.ok_or_else(|| Error::validation("agentId", "Required"))?;
     let expected: Vec<String> = match body.get("expectedStatuses") {
@@ -216,7 +216,7 @@ pub async fn checkout(
         }
         _ => None,
     };
-    let target_company = agents::company_of(&**client, agent_id).await?;
+    let target_company = agents::company_of(&client, agent_id).await?;
     if target_company != issue.company_id {
         return Err(Error::unprocessable(
             "Agent must belong to the issue's company",
@@ -231,7 +231,7 @@ pub async fn checkout(
             return Err(Error::conflict("Issue checkout conflict"));
         }
         if let Some(other) = issue.checkout_run_id {
-            if issues::run_is_live(&**client, other).await?
+            if issues::run_is_live(&client, other).await?
                 && (issue.assignee_agent_id != Some(agent_id) || run_id.is_some())
             {
                 return Err(Error::conflict("Issue checkout conflict"));
@@ -295,10 +295,7 @@ pub async fn checkout(
             heartbeat::start_run(state.pool.clone(), run);
         }
     }
-    Ok(json_response(
-        200,
-        &issues::json(&**client, issue.id).await?,
-    ))
+    Ok(json_response(200, &issues::json(&client, issue.id).await?))
 }
 
 /// What an invoke or wakeup asks the agent to run for.
@@ -324,7 +321,7 @@ async fn invoke_common(
     } = request;
     let agent_id = parse_uuid(agent, "Agent")?;
     let client = state.pool.get().await?;
-    let company = agents::company_of(&**client, agent_id).await?;
+    let company = agents::company_of(&client, agent_id).await?;
     authz::assert_company_access(actor, company, method)?;
     if let Actor::Agent(a) = actor {
         if a.agent_id != agent_id {
@@ -346,7 +343,7 @@ async fn invoke_common(
         None => json!({}),
     };
     let run = heartbeat::wakeup(
-        &**client,
+        &client,
         &Wakeup {
             agent_id,
             source,
@@ -364,7 +361,7 @@ async fn invoke_common(
     match run {
         None => Ok(json_response(202, &json!({ "status": "skipped" }))),
         Some(run) => {
-            let v = heartbeat::run_json(&**client, run).await?;
+            let v = heartbeat::run_json(&client, run).await?;
             heartbeat::start_run(state.pool.clone(), run);
             Ok(json_response(202, &v))
         }
@@ -474,7 +471,7 @@ pub async fn cancel_run(
     }
     Ok(json_response(
         200,
-        &heartbeat::run_json(&**client, run_id).await?,
+        &heartbeat::run_json(&client, run_id).await?,
     ))
 }
 
@@ -490,7 +487,7 @@ pub async fn company_activity(
     let client = state.pool.get().await?;
     let agent = q.get("agentId").and_then(|s| Uuid::parse_str(s).ok());
     let list = rows::query_entities(
-        &**client,
+        &client,
         "SELECT id, company_id, actor_type, actor_id, action, entity_type, entity_id, agent_id, run_id, details, created_at
          FROM activity_log WHERE company_id = $1
            AND ($2::uuid IS NULL OR agent_id = $2)
@@ -511,9 +508,9 @@ pub async fn issue_activity(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let client = state.pool.get().await?;
-    let issue = accessible_issue(&**client, &id, &actor, &method).await?;
+    let issue = accessible_issue(&client, &id, &actor, &method).await?;
     let list = rows::query_entities(
-        &**client,
+        &client,
         "SELECT id, company_id, actor_type, actor_id, action, entity_type, entity_id, agent_id, run_id, details, created_at
          FROM activity_log WHERE entity_type = 'issue' AND entity_id = $1 ORDER BY created_at DESC, id DESC",
         &[&issue.id.to_string()],

@@ -25,7 +25,7 @@ const STATUSES: &[&str] = &[
 
 async fn resolve_or_404(state: &AppState, raw: &str) -> Result<PluginRow> {
     let client = state.pool.get().await?;
-    lifecycle::resolve(&**client, raw)
+    lifecycle::resolve(&client, raw)
         .await?
         .ok_or_else(|| Error::not_found("Plugin not found"))
 }
@@ -48,7 +48,7 @@ pub async fn list(
     }
     let client = state.pool.get().await?;
     let list = crate::db::rows::query_entities(
-        &**client,
+        &client,
         "SELECT id, plugin_key, package_name, version, api_version, categories, manifest_json, status,
                 install_order, package_path, last_error, installed_at, updated_at FROM plugins
          WHERE ($1::text IS NULL AND status <> 'uninstalled') OR status = $1
@@ -132,11 +132,11 @@ pub async fn install(
     };
     lifecycle::activate(&state, id).await.map_err(as_400)?;
     let client = state.pool.get().await?;
-    let plugin = lifecycle::get(&**client, id)
+    let plugin = lifecycle::get(&client, id)
         .await?
         .ok_or_else(|| Error::internal("Plugin installed but not found in registry"))?;
     lifecycle::log_lifecycle(
-        &**client,
+        &client,
         "user",
         &board.user_id,
         activity::run_uuid(board.run_id.as_deref())?,
@@ -153,7 +153,7 @@ pub async fn install(
     .await?;
     Ok(json_response(
         200,
-        &lifecycle::record_json(&**client, id).await?,
+        &lifecycle::record_json(&client, id).await?,
     ))
 }
 
@@ -166,7 +166,7 @@ pub async fn get(
     authz::assert_board_org_access(&actor)?;
     let plugin = resolve_or_404(&state, &raw).await?;
     let client = state.pool.get().await?;
-    let mut v = lifecycle::record_json(&**client, plugin.id).await?;
+    let mut v = lifecycle::record_json(&client, plugin.id).await?;
     let supports = state
         .workers
         .get(plugin.id)
@@ -224,9 +224,9 @@ pub async fn disable(
     let reason = body.str("reason").map(String::from);
     state.workers.stop(p.id).await;
     let client = state.pool.get().await?;
-    lifecycle::set_status(&**client, p.id, "disabled", reason.as_deref()).await?;
+    lifecycle::set_status(&client, p.id, "disabled", reason.as_deref()).await?;
     lifecycle::log_lifecycle(
-        &**client,
+        &client,
         "user",
         &board.user_id,
         activity::run_uuid(board.run_id.as_deref())?,
@@ -237,7 +237,7 @@ pub async fn disable(
     .await?;
     Ok(json_response(
         200,
-        &lifecycle::record_json(&**client, p.id).await?,
+        &lifecycle::record_json(&client, p.id).await?,
     ))
 }
 
@@ -260,7 +260,7 @@ pub async fn enable(
         .map_err(|e| Error::bad_request(e.message()))?;
     let client = state.pool.get().await?;
     lifecycle::log_lifecycle(
-        &**client,
+        &client,
         "user",
         &board.user_id,
         activity::run_uuid(board.run_id.as_deref())?,
@@ -271,7 +271,7 @@ pub async fn enable(
     .await?;
     Ok(json_response(
         200,
-        &lifecycle::record_json(&**client, p.id).await?,
+        &lifecycle::record_json(&client, p.id).await?,
     ))
 }
 
@@ -294,7 +294,7 @@ pub async fn uninstall(
     }
     state.workers.stop(p.id).await;
     let body = if purge {
-        let record = lifecycle::record_json(&**client, p.id).await?;
+        let record = lifecycle::record_json(&client, p.id).await?;
         // Rows go (namespace and ledger cascade); the schema and its data
         // stay behind, as on the real host (real-host.md §9).
         client
@@ -309,10 +309,10 @@ pub async fn uninstall(
                 &[&p.id],
             )
             .await?;
-        lifecycle::record_json(&**client, p.id).await?
+        lifecycle::record_json(&client, p.id).await?
     };
     lifecycle::log_lifecycle(
-        &**client,
+        &client,
         "user",
         &board.user_id,
         activity::run_uuid(board.run_id.as_deref())?,

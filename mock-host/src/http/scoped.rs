@@ -348,7 +348,7 @@ async fn handle(
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             match params.get(param).and_then(Value::as_str) {
-                Some(v) => issues::find(&**client, v)
+                Some(v) => issues::find(&client, v)
                     .await?
                     .map(|i| i.company_id.to_string()),
                 None => None,
@@ -394,7 +394,7 @@ async fn handle(
                     "Checkout-protected plugin API routes require an issueId route parameter",
                 )
             })?;
-        let issue = issues::find(&**client, issue_param).await?;
+        let issue = issues::find(&client, issue_param).await?;
         let issue = match issue {
             Some(i) if Some(i.company_id) == company_id => i,
             _ => return Err(Error::not_found("Issue not found")),
@@ -416,7 +416,7 @@ async fn handle(
                 )));
             }
             issues::assert_checkout_owner(
-                &**client,
+                &client,
                 &state.config.defects,
                 issue.id,
                 agent.agent_id,

@@ -62,10 +62,7 @@ fn is_uuid(s: &str) -> bool {
 
 /// `resolvePlugin`: by uuid first (REF semantics: any value that parses
 /// as a uuid), then by key. Uninstalled plugins still resolve.
-pub async fn resolve(
-    c: &impl tokio_postgres::GenericClient,
-    raw: &str,
-) -> Result<Option<PluginRow>> {
+pub async fn resolve(c: &impl crate::db::Db, raw: &str) -> Result<Option<PluginRow>> {
     let by_key_only = (raw.starts_with('@') || raw.contains('/')) && !is_uuid(raw);
     if !by_key_only {
         if let Ok(id) = Uuid::parse_str(raw) {
@@ -88,7 +85,7 @@ pub async fn resolve(
     Ok(r.as_ref().map(from_row))
 }
 
-pub async fn get(c: &impl tokio_postgres::GenericClient, id: Uuid) -> Result<Option<PluginRow>> {
+pub async fn get(c: &impl crate::db::Db, id: Uuid) -> Result<Option<PluginRow>> {
     let r = c
         .query_opt(&format!("SELECT {COLS} FROM plugins WHERE id = $1"), &[&id])
         .await?;
@@ -96,7 +93,7 @@ pub async fn get(c: &impl tokio_postgres::GenericClient, id: Uuid) -> Result<Opt
 }
 
 /// The `PluginRecord` JSON.
-pub async fn record_json(c: &impl tokio_postgres::GenericClient, id: Uuid) -> Result<Value> {
+pub async fn record_json(c: &impl crate::db::Db, id: Uuid) -> Result<Value> {
     rows::query_entity(
         c,
         "SELECT id, plugin_key, package_name, version, api_version, categories, manifest_json, status,
@@ -108,7 +105,7 @@ pub async fn record_json(c: &impl tokio_postgres::GenericClient, id: Uuid) -> Re
 }
 
 pub async fn set_status(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::db::Db,
     id: Uuid,
     status: &str,
     last_error: Option<&str>,
@@ -191,7 +188,7 @@ pub async fn fetch_local(host: &Host, package: &str) -> Result<(String, PathBuf,
 /// `registry.install`: inserts (or revives an uninstalled) row, status
 /// `installed`.
 pub async fn register(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::db::Db,
     package_name: &str,
     package_path: &Path,
     manifest: &Value,
@@ -234,10 +231,7 @@ pub async fn register(
     Ok(row.get(0))
 }
 
-async fn resolve_key(
-    c: &impl tokio_postgres::GenericClient,
-    key: &str,
-) -> Result<Option<PluginRow>> {
+async fn resolve_key(c: &impl crate::db::Db, key: &str) -> Result<Option<PluginRow>> {
     let r = c
         .query_opt(
             &format!("SELECT {COLS} FROM plugins WHERE plugin_key = $1"),
@@ -265,7 +259,7 @@ async fn activate_with(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) ->
             let msg = e.message();
             if let Ok(client) = host.pool.get().await {
                 let _ = set_status(
-                    &**client,
+                    &client,
                     plugin_id,
                     "error",
                     Some(&format!("Activation failed: {msg}")),
@@ -281,7 +275,7 @@ async fn activate_with(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) ->
 async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> Result<()> {
     let mut client = host.pool.get().await?;
     let failure_client = host.pool.get().await?;
-    let plugin = get(&**client, plugin_id)
+    let plugin = get(&client, plugin_id)
         .await?
         .ok_or_else(|| Error::not_found("Plugin not found"))?;
     let root = PathBuf::from(plugin.package_path.clone().unwrap_or_default());
@@ -355,13 +349,13 @@ async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> 
     let worker = WorkerHandle::new(spec);
     host.workers.insert(plugin_id, Arc::clone(&worker));
     worker.start().await?;
-    set_status(&**client, plugin_id, "ready", None).await?;
+    set_status(&client, plugin_id, "ready", None).await?;
     Ok(())
 }
 
 /// `plugin.*` lifecycle activity: one row per company.
 pub async fn log_lifecycle(
-    c: &impl tokio_postgres::GenericClient,
+    c: &impl crate::db::Db,
     actor_type: &str,
     actor_id: &str,
     run_id: Option<Uuid>,

@@ -105,7 +105,7 @@ pub fn core_read_tables(manifest: &Value) -> Vec<String> {
 /// `CREATE SCHEMA IF NOT EXISTS` + upsert of the registry row (status
 /// forced back to `active`).
 pub async fn ensure_namespace(
-    client: &impl tokio_postgres::GenericClient,
+    client: &impl crate::db::Db,
     plugin_id: Uuid,
     plugin_key: &str,
     namespace: &str,

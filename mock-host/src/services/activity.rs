@@ -72,7 +72,7 @@ pub struct Activity<'a> {
     pub details: Value,
 }
 
-pub async fn log(client: &impl tokio_postgres::GenericClient, a: Activity<'_>) -> Result<()> {
+pub async fn log(client: &impl crate::db::Db, a: Activity<'_>) -> Result<()> {
     let details = sanitize(a.details);
     client
         .execute(

@@ -2,8 +2,8 @@
 //! the worker's `agents.*` host services, kept in one place so both answer
 //! from the same rows in the same order.
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::db::rows;
@@ -20,11 +20,7 @@ pub struct AgentFilter<'a> {
 }
 
 /// The company's agents, oldest first.
-pub async fn list(
-    c: &impl GenericClient,
-    company_id: Uuid,
-    filter: AgentFilter<'_>,
-) -> Result<Vec<Value>> {
+pub async fn list(c: &impl Db, company_id: Uuid, filter: AgentFilter<'_>) -> Result<Vec<Value>> {
     rows::query_entities(
         c,
         "SELECT * FROM agents WHERE company_id = $1
@@ -37,7 +33,7 @@ pub async fn list(
 }
 
 /// The agent row as JSON if it belongs to the company, else `None`.
-pub async fn find_in(c: &impl GenericClient, id: Uuid, company_id: Uuid) -> Result<Option<Value>> {
+pub async fn find_in(c: &impl Db, id: Uuid, company_id: Uuid) -> Result<Option<Value>> {
     rows::query_entity(
         c,
         "SELECT * FROM agents WHERE id = $1 AND company_id = $2",
@@ -47,7 +43,7 @@ pub async fn find_in(c: &impl GenericClient, id: Uuid, company_id: Uuid) -> Resu
 }
 
 /// The REST answer for one agent: the row plus `urlKey` (404 when missing).
-pub async fn api_json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
+pub async fn api_json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = rows::query_entity(c, "SELECT * FROM agents WHERE id = $1", &[&id])
         .await?
         .ok_or_else(|| Error::not_found("Agent not found"))?;
@@ -63,7 +59,7 @@ pub async fn api_json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
 }
 
 /// The agent's company (404 when the agent is missing).
-pub async fn company_of(c: &impl GenericClient, agent_id: Uuid) -> Result<Uuid> {
+pub async fn company_of(c: &impl Db, agent_id: Uuid) -> Result<Uuid> {
     c.query_opt("SELECT company_id FROM agents WHERE id = $1", &[&agent_id])
         .await?
         .map(|r| r.get(0))
@@ -82,7 +78,7 @@ pub struct NewAgent<'a> {
 }
 
 /// Inserts the agent and its company membership; returns its id.
-pub async fn create(c: &impl GenericClient, new: NewAgent<'_>) -> Result<Uuid> {
+pub async fn create(c: &impl Db, new: NewAgent<'_>) -> Result<Uuid> {
     let id: Uuid = c
         .query_one(
             "INSERT INTO agents (company_id, name, role, title, adapter_type, adapter_config, runtime_config, permissions)
@@ -111,7 +107,7 @@ pub async fn create(c: &impl GenericClient, new: NewAgent<'_>) -> Result<Uuid> {
 /// Sets the agent's status (`paused` records a manual pause). Pausing also
 /// ends the agent's runs and lets go of their issues, without the recovery
 /// run a cancelled run would get (`cancelActiveForAgent`).
-pub async fn set_status(c: &impl GenericClient, agent_id: Uuid, status: &str) -> Result<()> {
+pub async fn set_status(c: &impl Db, agent_id: Uuid, status: &str) -> Result<()> {
     c.execute(
         "UPDATE agents SET status = $2,
            paused_at = CASE WHEN $2 = 'paused' THEN now() ELSE NULL END,

@@ -2,8 +2,8 @@
 //! `companies.*` host services, kept in one place so both answer from the
 //! same rows in the same order.
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::db::rows;
@@ -11,17 +11,17 @@ use crate::error::{Error, Result};
 use crate::services::activity::{self, Activity};
 
 /// Every company, oldest first (callers filter what the caller may see).
-pub async fn list(c: &impl GenericClient) -> Result<Vec<Value>> {
+pub async fn list(c: &impl Db) -> Result<Vec<Value>> {
     rows::query_entities(c, "SELECT * FROM companies ORDER BY created_at", &[]).await
 }
 
 /// The company row as JSON, or `None`.
-pub async fn find(c: &impl GenericClient, id: Uuid) -> Result<Option<Value>> {
+pub async fn find(c: &impl Db, id: Uuid) -> Result<Option<Value>> {
     rows::query_entity(c, "SELECT * FROM companies WHERE id = $1", &[&id]).await
 }
 
 /// The REST answer for one company: the row plus `logoUrl` (404 when missing).
-pub async fn api_json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
+pub async fn api_json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = find(c, id)
         .await?
         .ok_or_else(|| Error::not_found("Company not found"))?;
@@ -32,7 +32,7 @@ pub async fn api_json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
 }
 
 /// Whether a company with this id exists.
-pub async fn exists(c: &impl GenericClient, id: Uuid) -> Result<bool> {
+pub async fn exists(c: &impl Db, id: Uuid) -> Result<bool> {
     Ok(c.query_opt("SELECT 1 FROM companies WHERE id = $1", &[&id])
         .await?
         .is_some())
@@ -90,7 +90,7 @@ pub async fn create(client: &mut crate::db::Client, new: NewCompany<'_>) -> Resu
 
 /// The issue prefix of a new company: first three letters of the name,
 /// then `A`, `B`, … suffixes while taken ("CON", "CONA", …).
-async fn issue_prefix(c: &impl GenericClient, name: &str) -> Result<String> {
+async fn issue_prefix(c: &impl Db, name: &str) -> Result<String> {
     let letters: String = name
         .chars()
         .filter(|c| c.is_ascii_alphabetic())

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use crate::db::Db;
 use deadpool_postgres::Pool;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::db::rows;
@@ -36,7 +36,7 @@ pub struct Wakeup {
 
 /// `heartbeat.wakeup`: returns the run that will handle it, or None when the
 /// wakeup was skipped or deferred.
-pub async fn wakeup(c: &impl GenericClient, w: &Wakeup) -> Result<Option<Uuid>> {
+pub async fn wakeup(c: &impl Db, w: &Wakeup) -> Result<Option<Uuid>> {
     let agent = c
         .query_opt(
             "SELECT company_id, status, runtime_config FROM agents WHERE id = $1",
@@ -132,7 +132,7 @@ pub async fn wakeup(c: &impl GenericClient, w: &Wakeup) -> Result<Option<Uuid>> 
 }
 
 /// The run row as the API renders it.
-pub async fn run_json(c: &impl GenericClient, run_id: Uuid) -> Result<Value> {
+pub async fn run_json(c: &impl Db, run_id: Uuid) -> Result<Value> {
     rows::query_entity(c, "SELECT * FROM heartbeat_runs WHERE id = $1", &[&run_id])
         .await?
         .ok_or_else(|| Error::not_found("Heartbeat run not found"))
@@ -215,7 +215,7 @@ pub const CANCELLABLE: &[&str] = &["queued", "running", "scheduled_retry"];
 /// cancelled; returns whether it was. The mock has no adapter process to
 /// stop.
 pub async fn mark_cancelled(
-    c: &impl GenericClient,
+    c: &impl Db,
     run_id: Uuid,
     reason: &str,
     error_code: &str,
@@ -244,7 +244,7 @@ pub async fn mark_cancelled(
 /// `releaseIssueExecutionAndPromote` without deferred wakes: every issue
 /// whose execution or checkout run is `run_id` lets go of it. Returns the
 /// run's primary issue (its context issue, else the first one it held).
-pub async fn release_issues(c: &impl GenericClient, run_id: Uuid) -> Result<Option<Uuid>> {
+pub async fn release_issues(c: &impl Db, run_id: Uuid) -> Result<Option<Uuid>> {
     let row = c
         .query_one(
             "SELECT company_id, context_snapshot ->> 'issueId' FROM heartbeat_runs WHERE id = $1",
@@ -285,11 +285,7 @@ pub async fn release_issues(c: &impl GenericClient, run_id: Uuid) -> Result<Opti
 /// unsuccessfully on its `todo`/`in_progress` issue and nothing else works
 /// on it: an `automation` run that takes the issue's execution lock (and,
 /// once the harness starts it, the checkout). Returns the run to start.
-pub async fn queue_recovery(
-    c: &impl GenericClient,
-    run_id: Uuid,
-    issue_id: Uuid,
-) -> Result<Option<Uuid>> {
+pub async fn queue_recovery(c: &impl Db, run_id: Uuid, issue_id: Uuid) -> Result<Option<Uuid>> {
     let Some(issue) = crate::services::issues::get(c, issue_id).await? else {
         return Ok(None);
     };
@@ -391,7 +387,7 @@ pub async fn queue_recovery(
 }
 
 /// The agent's status once one of its runs ended (`finalizeAgentStatus`).
-pub async fn finalize_agent_status(c: &impl GenericClient, agent_id: Uuid) -> Result<()> {
+pub async fn finalize_agent_status(c: &impl Db, agent_id: Uuid) -> Result<()> {
     c.execute(
         "UPDATE agents SET status = CASE
              WHEN EXISTS (SELECT 1 FROM heartbeat_runs WHERE agent_id = $1 AND status = 'running') THEN 'running'

@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
+use crate::db::Db;
 use regex::Regex;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use crate::config::{Defect, Defects};
@@ -55,7 +55,7 @@ fn identifier_re() -> &'static Regex {
 
 /// `issueService.getById`: trims; a UUID or an identifier (`ABC-12`,
 /// case-insensitive); anything else is "not found".
-pub async fn find(c: &impl GenericClient, raw: &str) -> Result<Option<IssueRow>> {
+pub async fn find(c: &impl Db, raw: &str) -> Result<Option<IssueRow>> {
     let v = raw.trim();
     if let Ok(id) = Uuid::parse_str(v) {
         if v.len() == 36 {
@@ -81,7 +81,7 @@ pub async fn find(c: &impl GenericClient, raw: &str) -> Result<Option<IssueRow>>
     Ok(None)
 }
 
-pub async fn get(c: &impl GenericClient, id: Uuid) -> Result<Option<IssueRow>> {
+pub async fn get(c: &impl Db, id: Uuid) -> Result<Option<IssueRow>> {
     let row = c
         .query_opt(
             &format!("SELECT {ISSUE_COLS} FROM issues WHERE id = $1"),
@@ -92,7 +92,7 @@ pub async fn get(c: &impl GenericClient, id: Uuid) -> Result<Option<IssueRow>> {
 }
 
 /// The issue as the API renders it (row in camelCase + labels).
-pub async fn json(c: &impl GenericClient, id: Uuid) -> Result<Value> {
+pub async fn json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = rows::query_entity(c, "SELECT * FROM issues WHERE id = $1", &[&id])
         .await?
         .ok_or_else(|| Error::not_found("Issue not found"))?;
@@ -137,7 +137,7 @@ pub const STATUSES: &[&str] = &[
 pub const PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
 
 /// Creates an issue; returns its id.
-pub async fn create(c: &impl GenericClient, n: NewIssue) -> Result<Uuid> {
+pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
     if n.assignee_agent_id.is_some() && n.assignee_user_id.is_some() {
         return Err(Error::unprocessable("Issue can only have one assignee"));
     }
@@ -242,7 +242,7 @@ pub async fn create(c: &impl GenericClient, n: NewIssue) -> Result<Uuid> {
 }
 
 /// Current blockers of an issue (ids of issues that `blocks` it).
-pub async fn blocker_ids(c: &impl GenericClient, issue_id: Uuid) -> Result<Vec<Uuid>> {
+pub async fn blocker_ids(c: &impl Db, issue_id: Uuid) -> Result<Vec<Uuid>> {
     let rows = c
         .query(
             "SELECT r.issue_id FROM issue_relations r JOIN issues i ON i.id = r.issue_id
@@ -255,7 +255,7 @@ pub async fn blocker_ids(c: &impl GenericClient, issue_id: Uuid) -> Result<Vec<U
 
 /// Replace semantics of `blockedByIssueIds`.
 pub async fn replace_blockers(
-    c: &impl GenericClient,
+    c: &impl Db,
     company_id: Uuid,
     issue_id: Uuid,
     blockers: &[Uuid],
@@ -318,7 +318,7 @@ pub async fn replace_blockers(
 }
 
 /// `{blockedBy, blocks}` summaries, each sorted by title.
-pub async fn relations(c: &impl GenericClient, issue_id: Uuid) -> Result<Value> {
+pub async fn relations(c: &impl Db, issue_id: Uuid) -> Result<Value> {
     let blocked_by = rows::query_entities(
         c,
         "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
@@ -339,7 +339,7 @@ pub async fn relations(c: &impl GenericClient, issue_id: Uuid) -> Result<Value> 
 }
 
 /// Whether a run id names a live (queued/running) run.
-pub async fn run_is_live(c: &impl GenericClient, run_id: Uuid) -> Result<bool> {
+pub async fn run_is_live(c: &impl Db, run_id: Uuid) -> Result<bool> {
     let row = c
         .query_opt(
             "SELECT status FROM heartbeat_runs WHERE id = $1",
@@ -354,7 +354,7 @@ pub const TERMINAL_RUN_STATUSES: &[&str] = &["succeeded", "failed", "cancelled",
 
 /// The status of a run named by an untrusted id: `None` when no run has it.
 /// A value that is not a uuid fails in Postgres, as the real host's query does.
-async fn run_status(c: &impl GenericClient, run_id: &str) -> Result<Option<String>> {
+async fn run_status(c: &impl Db, run_id: &str) -> Result<Option<String>> {
     Ok(c.query_opt(
         "SELECT status FROM heartbeat_runs WHERE id = $1::text::uuid",
         &[&run_id],
@@ -371,7 +371,7 @@ fn is_terminal(status: &Option<String>) -> bool {
 
 /// `clearExecutionRunIfTerminal` + `clearCheckoutRunIfTerminal`: an issue's
 /// execution or checkout run that ended (or no longer exists) holds nothing.
-pub async fn clear_terminal_runs(c: &impl GenericClient, issue_id: Uuid) -> Result<()> {
+pub async fn clear_terminal_runs(c: &impl Db, issue_id: Uuid) -> Result<()> {
     let Some(issue) = get(c, issue_id).await? else {
         return Ok(());
     };
@@ -420,7 +420,7 @@ pub struct CheckoutOwner {
 /// assignee takes over an unowned checkout (or one whose run ended), and
 /// anything else is 409.
 pub async fn assert_checkout_owner(
-    c: &impl GenericClient,
+    c: &impl Db,
     defects: &Defects,
     issue_id: Uuid,
     agent_id: Uuid,

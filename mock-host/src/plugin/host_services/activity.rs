@@ -2,8 +2,8 @@
 //! plugin-origin mutation writes, contract-http.md §8.2) and the worker's
 //! own `activity.log`.
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::params::{company, s, PluginActor};
@@ -16,7 +16,7 @@ use crate::services::activity::{self, Activity};
 /// actor and the plugin's id/key in `details`.
 pub(super) async fn log_plugin_activity(
     ctx: &ServiceCtx,
-    c: &impl GenericClient,
+    c: &impl Db,
     company_id: Uuid,
     action: &str,
     issue_id: Uuid,
@@ -88,7 +88,7 @@ pub(super) async fn log_plugin_activity(
 
 /// `activity.log {companyId, message, entityType?, entityId?, metadata?}`:
 /// a row by the plugin, with no initiator; answers `null`.
-pub(super) async fn log(ctx: &ServiceCtx, c: &impl GenericClient, p: &Value) -> Result<Value> {
+pub(super) async fn log(ctx: &ServiceCtx, c: &impl Db, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
     let mut d = p
         .get("metadata")

@@ -1,8 +1,8 @@
 //! `issues.documents.*`: an issue's keyed documents for a plugin. Upsert
 //! only creates (an existing key is a conflict, as on the real host).
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
@@ -109,7 +109,7 @@ fn document_select(filter: &str) -> String {
     )
 }
 
-async fn document_json(c: &impl GenericClient, issue_id: Uuid, key: &str) -> Result<Value> {
+async fn document_json(c: &impl Db, issue_id: Uuid, key: &str) -> Result<Value> {
     Ok(rows::query_entity(
         c,
         &document_select("idoc.issue_id = $1 AND idoc.key = $2"),

@@ -2,8 +2,8 @@
 //! with `originKind` kept under `plugin:<pluginKey>` and an activity row
 //! for every mutation.
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
@@ -222,7 +222,7 @@ pub(super) fn origin_kind(ctx: &ServiceCtx, v: Option<&Value>) -> Result<String>
 
 /// The issue, which must belong to the company.
 pub(super) async fn issue_in(
-    c: &impl GenericClient,
+    c: &impl Db,
     company_id: Uuid,
     raw: Option<&str>,
 ) -> Result<issues::IssueRow> {

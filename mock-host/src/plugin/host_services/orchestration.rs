@@ -2,8 +2,8 @@
 //! `issues.summaries.getOrchestration` (relations, runs, costs, budget
 //! incidents of the subtree).
 
+use crate::db::Db;
 use serde_json::{json, Value};
-use tokio_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::issues::issue_in;
@@ -46,7 +46,7 @@ pub(super) async fn get_subtree(client: &Client, p: &Value) -> Result<Value> {
 }
 
 /// Breadth-first subtree over `parent_id` within the company, root first.
-async fn subtree(c: &impl GenericClient, company_id: Uuid, root: Uuid) -> Result<Vec<Uuid>> {
+async fn subtree(c: &impl Db, company_id: Uuid, root: Uuid) -> Result<Vec<Uuid>> {
     let mut out = vec![root];
     let mut level = vec![root];
     while !level.is_empty() {
@@ -67,7 +67,7 @@ async fn subtree(c: &impl GenericClient, company_id: Uuid, root: Uuid) -> Result
 }
 
 async fn orchestration_summary(
-    c: &impl GenericClient,
+    c: &impl Db,
     company_id: Uuid,
     issue: &issues::IssueRow,
     p: &Value,
