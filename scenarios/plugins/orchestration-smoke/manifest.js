@@ -16,7 +16,7 @@ export default {
     "Exercises the plugin orchestration host APIs end to end (issues, relations, documents, wakeups, " +
     "orchestration summaries, database namespace and scoped API routes) for the conformance suite.",
   author: "Paperclip conformance suite",
-  categories: ["automation"],
+  categories: ["automation", "ui"],
   capabilities: [
     "api.routes.register",
     "database.namespace.migrate",
@@ -31,9 +31,13 @@ export default {
     "issue.documents.write",
     "issue.subtree.read",
     "issues.orchestration.read",
+    "ui.dashboardWidget.register",
+    "ui.detailTab.register",
+    "ui.action.register",
   ],
   entrypoints: {
     worker: "./worker.js",
+    ui: "./ui",
   },
   database: {
     namespaceSlug: "orchestration_smoke",
@@ -59,4 +63,31 @@ export default {
       companyResolution: ISSUE_COMPANY,
     },
   ],
+  // What GET /api/plugins/ui-contributions lists for this plugin; the UI
+  // bundle itself is a stub (ui/index.js), no host serves it in the suite.
+  ui: {
+    slots: [
+      {
+        type: "dashboardWidget",
+        id: "health-widget",
+        displayName: "Orchestration smoke health",
+        exportName: "DashboardWidget",
+      },
+      {
+        type: "taskDetailView",
+        id: "issue-panel",
+        displayName: "Orchestration smoke",
+        exportName: "IssuePanel",
+        entityTypes: ["issue"],
+      },
+    ],
+    launchers: [
+      {
+        id: "initialize-smoke-button",
+        displayName: "Run orchestration smoke",
+        placementZone: "toolbarButton",
+        action: { type: "performAction", target: "initialize-smoke" },
+      },
+    ],
+  },
 };

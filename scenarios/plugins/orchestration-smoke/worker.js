@@ -207,6 +207,18 @@ const plugin = definePlugin({
       };
     });
 
+    // Bridge probes: they answer with exactly what the host's getData and
+    // performAction calls handed to them, so the ui-bridge scenarios can
+    // check the params, company and actor a UI request turns into.
+    ctx.data.register("bridge-echo", async (params) => ({ key: "bridge-echo", params: params ?? null }));
+
+    ctx.actions.register("bridge-echo", async (params, actionContext) => ({
+      key: "bridge-echo",
+      params: params ?? null,
+      actor: actionContext?.actor ?? null,
+      companyId: actionContext?.companyId ?? null,
+    }));
+
     ctx.actions.register("initialize-smoke", async (params, actionContext) => {
       const companyId = nonBlankString(params?.companyId);
       const issueId = nonBlankString(params?.issueId);
