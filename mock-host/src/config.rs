@@ -164,6 +164,22 @@ pub enum Defect {
     LenientPluginEscape,
     /// OPTIONS on the scoped mount is answered with 204.
     OptionsAnswered,
+    // UI bridge (the `ui-bridge.*` scenarios).
+    /// UI contributions list ready plugins without slots or launchers too.
+    UiContributionsUnfiltered,
+    /// Agents reach the worker's getData through the data bridge.
+    UiDataAgentsAllowed,
+    /// The data bridge skips the company check of the request body.
+    UiDataNoCompanyCheck,
+    /// The action bridge skips the company check of the request body.
+    UiActionNoCompanyCheck,
+    /// The action bridge sends performAction without actorContext.
+    UiActionNoActorContext,
+    /// The action bridge looks the plugin up before it authenticates.
+    UiActionLookupBeforeAuth,
+    /// Worker errors on the bridge answer 500 instead of a 502 bridge error.
+    #[strum(serialize = "ui-bridge-error-500")]
+    UiBridgeError500,
 }
 
 impl Defect {
@@ -216,6 +232,13 @@ impl Defect {
             Defect::ShallowJson => "JSON bodies nested deeper than 128 levels answer 500 (serde_json's default limit)",
             Defect::LenientPluginEscape => "a malformed percent-escape in the plugin id is looked up as written (404) instead of failing with 500",
             Defect::OptionsAnswered => "OPTIONS on the scoped mount answers an empty 204 instead of 404 \"Plugin API route not found\"",
+            Defect::UiContributionsUnfiltered => "GET /api/plugins/ui-contributions lists every ready plugin, also those that declare no UI slot or launcher",
+            Defect::UiDataAgentsAllowed => "agents reach the worker's getData through POST /api/plugins/:id/data/:key instead of 403 \"Board access required\"",
+            Defect::UiDataNoCompanyCheck => "the data bridge skips the company check of the body (a board key gets data of a company it has no access to; no instance admin needed without companyId)",
+            Defect::UiActionNoCompanyCheck => "the action bridge skips the company check of the body (an agent acts in another company; no instance admin needed without companyId)",
+            Defect::UiActionNoActorContext => "the action bridge sends performAction without actorContext (the worker sees a system actor and no company)",
+            Defect::UiActionLookupBeforeAuth => "the action bridge looks the plugin up before authenticating (404 instead of 401 for nobody on an unknown plugin)",
+            Defect::UiBridgeError500 => "a worker error on the UI bridge answers 500 {\"error\"} instead of 502 {\"code\", \"message\"}",
         }
     }
 
@@ -355,6 +378,13 @@ mod tests {
                 "shallow-json",
                 "lenient-plugin-escape",
                 "options-answered",
+                "ui-contributions-unfiltered",
+                "ui-data-agents-allowed",
+                "ui-data-no-company-check",
+                "ui-action-no-company-check",
+                "ui-action-no-actor-context",
+                "ui-action-lookup-before-auth",
+                "ui-bridge-error-500",
             ]
         );
         for d in Defect::iter() {

@@ -12,6 +12,7 @@ pub mod node;
 pub mod pipeline;
 pub mod plugins;
 pub mod scoped;
+pub mod ui_bridge;
 
 use axum::middleware::from_fn;
 use axum::middleware::from_fn_with_state;
@@ -71,12 +72,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/plugins", get(plugins::list))
         .route("/api/plugins/install", post(plugins::install))
         .route(
+            "/api/plugins/ui-contributions",
+            get(ui_bridge::contributions),
+        )
+        .route(
             "/api/plugins/{plugin}",
             get(plugins::get).delete(plugins::uninstall),
         )
         .route("/api/plugins/{plugin}/health", get(plugins::health))
         .route("/api/plugins/{plugin}/enable", post(plugins::enable))
         .route("/api/plugins/{plugin}/disable", post(plugins::disable))
+        .route("/api/plugins/{plugin}/data/{key}", post(ui_bridge::data))
+        .route(
+            "/api/plugins/{plugin}/actions/{key}",
+            post(ui_bridge::action),
+        )
         .route("/api/plugins/{plugin}/api", any(scoped::dispatch))
         .route("/api/plugins/{plugin}/api/", any(scoped::dispatch))
         .route("/api/plugins/{plugin}/api/{*rest}", any(scoped::dispatch))
