@@ -112,6 +112,25 @@ const fn edges_row(
     row_with(EDGES, defect, must_catch, rule)
 }
 
+/// The UI bridge scenarios run alone for their defects.
+const UI_BRIDGE: &[&str] = &["--only", "tag:ui-bridge"];
+
+/// A UI bridge defect: the named `ui-bridge.*` scenario must catch it.
+const fn ui_bridge_row(
+    defect: &'static str,
+    mode: &'static str,
+    must_catch: &'static [&'static str],
+    rule: &'static str,
+) -> Row {
+    Row {
+        defect,
+        mode,
+        must_catch,
+        rule,
+        args: UI_BRIDGE,
+    }
+}
+
 /// A scoped-route defect: the routes property alone must catch it.
 const fn routes_row(defect: &'static str, mode: &'static str, rule: &'static str) -> Row {
     Row {
@@ -381,6 +400,49 @@ const MATRIX: &[Row] = &[
         "options-answered",
         &["edges.methods"],
         "contract-http.md §4.1 step 6; docs/findings.md F25 (OPTIONS matches no route)",
+    ),
+    // UI bridge.
+    ui_bridge_row(
+        "ui-contributions-unfiltered",
+        LOCAL,
+        &["ui-bridge.contributions"],
+        "contract-http.md §3.4 (ui-contributions: ready plugins with UI slots or launchers)",
+    ),
+    ui_bridge_row(
+        "ui-data-agents-allowed",
+        LOCAL,
+        &["ui-bridge.data-agents"],
+        "contract-http.md §2 (assertBoardOrgAccess), §3.4 (data bridge)",
+    ),
+    ui_bridge_row(
+        "ui-data-no-company-check",
+        AUTH,
+        &["ui-bridge.unknown-company-authenticated"],
+        "contract-http.md §2 (assertCompanyAccess), §3.4 (data bridge company)",
+    ),
+    ui_bridge_row(
+        "ui-action-no-company-check",
+        LOCAL,
+        &["ui-bridge.action-refusals"],
+        "contract-http.md §2 (assertCompanyAccess, assertInstanceAdmin), §3.4 (action bridge company)",
+    ),
+    ui_bridge_row(
+        "ui-action-no-actor-context",
+        LOCAL,
+        &["ui-bridge.action-actors"],
+        "contract-db-worker.md B2 (performAction actorContext); contract-http.md §3.4",
+    ),
+    ui_bridge_row(
+        "ui-action-lookup-before-auth",
+        AUTH,
+        &["ui-bridge.unauthenticated"],
+        "contract-http.md §2 (assertAuthenticated), §3.4 (action bridge: caller before plugin)",
+    ),
+    ui_bridge_row(
+        "ui-bridge-error-500",
+        LOCAL,
+        &["ui-bridge.worker-errors"],
+        "contract-db-worker.md B1 (WORKER_ERROR); contract-http.md §3.4 (502 bridge error)",
     ),
 ];
 
