@@ -112,6 +112,14 @@ pub async fn prepare(
                 let deps = package.get("dependencies").cloned().unwrap_or_default();
                 let installed = cached_dependencies(cache, &deps, node_bin).await?;
                 let link = dir.join("node_modules");
+                // A url= host's plugin home outlives the run: an earlier
+                // run's link (or install) is replaced, not tripped over.
+                match std::fs::symlink_metadata(&link) {
+                    Ok(m) if m.is_dir() => std::fs::remove_dir_all(&link),
+                    Ok(_) => std::fs::remove_file(&link),
+                    Err(_) => Ok(()),
+                }
+                .map_err(|e| Error::io("replacing", &link, e))?;
                 std::os::unix::fs::symlink(&installed, &link)
                     .map_err(|e| Error::io("linking", &link, e))?;
             }
