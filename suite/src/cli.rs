@@ -95,6 +95,12 @@ pub struct RunArgs {
     #[arg(long, env = "CONFORMANCE_HOST_VERSION")]
     pub host_version: Option<String>,
 
+    /// Board API key (pcp_board_…) of an instance admin of an authenticated
+    /// url= host: the board acts with it, no user is signed up and the
+    /// host's database is only read.
+    #[arg(long, env = "CONFORMANCE_BOARD_TOKEN", hide_env_values = true)]
+    pub board_token: Option<String>,
+
     /// Database of a url= host, for row assertions.
     #[arg(long, env = "CONFORMANCE_HOST_DATABASE_URL", hide_env_values = true)]
     pub host_database_url: Option<String>,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use serde_json::Value;
 
+use crate::cleanup::Ledger;
 use crate::error::{Error, Result};
 use crate::exchange::{
     compact, redact_body, redact_header, Exchange, RecordedRequest, RecordedResponse,
@@ -100,6 +101,9 @@ pub struct HostClient {
     timeout: Duration,
     /// Shared by every clone: the run stops when the host stops answering.
     hang: Arc<HangWatch>,
+    /// What the run created on the host, for the teardown of hosts the
+    /// suite did not start (shared by every clone).
+    ledger: Arc<Ledger>,
 }
 
 /// Requests that timed out one after the other. A host that has stopped
@@ -131,6 +135,7 @@ impl HostClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             timeout,
             hang: Arc::default(),
+            ledger: Arc::default(),
         })
     }
 
@@ -164,6 +169,11 @@ impl HostClient {
 
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// What the run created through this client (and its clones).
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 
     /// Performs `call` and records it. Never fails: transport errors end up
@@ -256,6 +266,13 @@ impl HostClient {
                             }
                             _ => (Value::String(text), false),
                         };
+                        self.ledger.observe(
+                            &call.method,
+                            &call.path,
+                            status,
+                            &body,
+                            &call.credentials,
+                        );
                         (
                             Some(RecordedResponse {
                                 status,
@@ -329,6 +346,10 @@ impl HostClient {
                 body: body.map(Box::new),
                 shown,
             });
+        }
+        if let Some(body) = &body {
+            self.ledger
+                .observe(&call.method, &call.path, status, body, &call.credentials);
         }
         body.ok_or_else(|| Error::Bootstrap {
             step: step.into(),

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 pub struct HostDb {
     client: Client,
     task: tokio::task::JoinHandle<()>,
+    read_only: bool,
 }
 
 impl HostDb {
@@ -27,7 +28,31 @@ impl HostDb {
         let task = tokio::spawn(async move {
             let _ = connection.await;
         });
-        Ok(HostDb { client, task })
+        Ok(HostDb {
+            client,
+            task,
+            read_only: false,
+        })
+    }
+
+    /// Connects to `url` for reading only: the session's transactions are
+    /// read-only, so Postgres itself refuses any write, whatever the SQL
+    /// (a scenario's assertion included). For hosts whose database the
+    /// suite may not write (`--board-token`).
+    pub async fn connect_read_only(url: &str) -> Result<HostDb> {
+        let mut db = Self::connect(url).await?;
+        db.client
+            .batch_execute("set session characteristics as transaction read only")
+            .await
+            .map_err(|e| Error::pg("making the host database session read-only", e))?;
+        db.read_only = true;
+        Ok(db)
+    }
+
+    /// Whether this connection may only read ([`HostDb::connect_read_only`]):
+    /// checks that would write the host's database leave that part out.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Runs `sql` with `params` inlined as literals and returns the rows as
@@ -59,6 +84,14 @@ impl HostDb {
 
     /// Runs a statement (used by bootstrap, e.g. granting instance admin).
     pub async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        if self.read_only {
+            // Every writer checks `is_read_only` first: reaching this is a
+            // bug of the suite, not of the host.
+            return Err(Error::Internal(format!(
+                "a write to the host's database in a read-only run: {}",
+                crate::health::truncate(sql, 80)
+            )));
+        }
         let inlined = inline_params(sql, params).map_err(|message| Error::Bootstrap {
             step: "database".into(),
             message,

@@ -79,6 +79,11 @@ pub enum Error {
     #[error("{0}")]
     HostStoppedAnswering(String),
 
+    /// The board credential given with `--board-token` is refused, or is
+    /// not an instance admin's.
+    #[error("{0}")]
+    BoardToken(String),
+
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),

@@ -17,6 +17,17 @@ pub async fn wait_until_ready(
     timeout: Duration,
     alive: Option<&(dyn Fn() -> bool + Send + Sync)>,
 ) -> Result<serde_json::Value> {
+    wait_until_ready_as(base_url, timeout, alive, None).await
+}
+
+/// [`wait_until_ready`] asking as `bearer`: in `authenticated` mode the host
+/// shows its version and features only to a board or agent caller.
+pub async fn wait_until_ready_as(
+    base_url: &str,
+    timeout: Duration,
+    alive: Option<&(dyn Fn() -> bool + Send + Sync)>,
+    bearer: Option<&str>,
+) -> Result<serde_json::Value> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()
@@ -34,7 +45,11 @@ pub async fn wait_until_ready(
         if alive.is_some_and(|alive| !alive()) {
             return Probe::Done(None);
         }
-        let seen = match client.get(url_ref).send().await {
+        let mut request = client.get(url_ref);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let seen = match request.send().await {
             Ok(resp) => {
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();

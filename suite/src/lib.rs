@@ -26,6 +26,7 @@
 
 pub mod baseline;
 pub mod check;
+pub mod cleanup;
 pub mod cli;
 pub mod client;
 pub mod db;

@@ -126,6 +126,15 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
     if let Some(version) = &args.host_version {
         repro.push_str(&format!(" --host-version {version}"));
     }
+    if args.board_token.is_some() && !matches!(host, HostSpec::Url { .. }) {
+        return Err(Error::Usage(
+            "--board-token is for a host that is already running (--host url=…); the suite makes its own board on the hosts it starts".into(),
+        ));
+    }
+    if args.board_token.is_some() {
+        // A secret: the replay reads it from the environment.
+        repro.push_str(" --board-token \"$CONFORMANCE_BOARD_TOKEN\"");
+    }
     if let Some(version) = &args.sdk_version {
         repro.push_str(&format!(" --sdk-version {version}"));
     }
@@ -171,6 +180,7 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         host_database_url: args.host_database_url.clone(),
         cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),
         host_version: args.host_version.clone(),
+        board_token: args.board_token.clone().filter(|t| !t.is_empty()),
         keep_run_dir: args.keep_run_dir,
         jobs: args.jobs,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
@@ -240,9 +250,19 @@ async fn run(args: RunArgs) -> ExitCode {
     for e in &teardown_errors {
         eprintln!("warning: teardown: {e}");
     }
+    // The human report lists them; otherwise (a failed or interrupted run,
+    // JSON on stdout) stderr does, since the host keeps them either way.
+    if outcome.is_err() || !human_out {
+        for line in session.left_on_host() {
+            eprintln!("left on the host: {line}");
+        }
+    }
 
     let report = match outcome {
-        Ok(report) => report,
+        Ok(mut report) => {
+            report.left_on_host = session.left_on_host().to_vec();
+            report
+        }
         Err(Error::Interrupted) => {
             eprintln!("error: interrupted; everything the run started has been stopped");
             return ExitCode::from(130);

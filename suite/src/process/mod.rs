@@ -44,6 +44,26 @@ pub use net::{free_port, port_in_use};
 
 use signal::{exited_unreaped, ProcId};
 
+/// Whether `pid` names a running process (not a zombie).
+pub(crate) fn is_running(pid: u32) -> bool {
+    ProcId::of_running(pid).is_some()
+}
+
+/// Stops an agent adapter of a host the suite did not start, found in the
+/// run's adapter PID file: only while the PID still runs the script's
+/// `sleep` (the script execs it), so a reused PID is never signalled.
+/// Returns whether it was signalled.
+pub(crate) fn stop_adapter(pid: u32) -> bool {
+    let Some(proc_id) = ProcId::of_running(pid) else {
+        return false;
+    };
+    if !table::cmdline(pid).starts_with("sleep ") {
+        return false;
+    }
+    proc_id.signal_if_same(nix::sys::signal::Signal::SIGKILL);
+    true
+}
+
 /// Environment variable set on every process the suite spawns; its value is
 /// unique per spawn. The host hands its environment down to agent adapters,
 /// so a PID found in the adapter PID file is only signalled when its

@@ -134,6 +134,9 @@ pub fn render(report: &RunReport, color: bool) -> String {
     if let Some(line) = without_database_line(&report.checks) {
         out.push_str(&line);
     }
+    for line in &report.left_on_host {
+        out.push_str(&format!("left on the host: {line}\n"));
+    }
     out.push_str(&summary_line(&report.summary));
     out.push('\n');
     out

@@ -31,6 +31,10 @@ pub struct RunReport {
     pub run: Option<RunInfo>,
     pub summary: Summary,
     pub checks: Vec<CheckResult>,
+    /// What the teardown could not remove from a host the suite did not
+    /// start (`url=`), one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_on_host: Vec<String>,
 }
 
 /// Settings that replay a run's property cases.
@@ -75,6 +79,7 @@ impl RunReport {
             run: None,
             summary,
             checks,
+            left_on_host: Vec::new(),
         }
     }
 

@@ -51,6 +51,9 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// `--host-version`: the version of a `url=` host that hides it.
     pub host_version: Option<String>,
+    /// `--board-token`: a board API key of an instance admin of a `url=`
+    /// host; the board acts with it and the host's database is only read.
+    pub board_token: Option<String>,
     pub keep_run_dir: bool,
     /// Scenarios run at once.
     pub jobs: usize,
@@ -80,6 +83,11 @@ pub struct Session {
     postgres: Option<PostgresServer>,
     database: Option<RunDatabase>,
     host: Option<RunningHost>,
+    /// The client the world was made with: its ledger is what teardown
+    /// removes from a host the suite did not start.
+    client: Option<HostClient>,
+    /// What teardown could not remove from such a host, one line each.
+    left_on_host: Vec<String>,
 }
 
 /// What the checks run against once the host is up and the world exists.
@@ -99,7 +107,14 @@ impl Session {
             postgres: None,
             database: None,
             host: None,
+            client: None,
+            left_on_host: Vec::new(),
         }
+    }
+
+    /// What the teardown could not remove from a `url=` host, one line each.
+    pub fn left_on_host(&self) -> &[String] {
+        &self.left_on_host
     }
 
     /// Runs the whole suite. `on_check` sees each result as it completes.
@@ -131,6 +146,7 @@ impl Session {
             &ExternalFacts {
                 database_url: self.options.host_database_url.clone(),
                 version: self.options.host_version.clone(),
+                board_token: self.options.board_token.clone(),
             },
         );
 
@@ -359,20 +375,30 @@ impl Session {
     }
 
     /// Phase 3: the client, the host's database and the world over REST.
-    async fn world(&self, progress: &Progress) -> Result<Stage> {
+    async fn world(&mut self, progress: &Progress) -> Result<Stage> {
         let host = self.host()?;
         let client = HostClient::new(&host.base_url, self.options.request_timeout)?;
         let db_url = host
             .database_url
             .clone()
             .or(self.options.host_database_url.clone());
-        let db = match &db_url {
-            Some(url) => Some(Arc::new(HostDb::connect(url).await?)),
-            None => None,
+        // With a board token the host's database is someone else's: it is
+        // read for row assertions and never written.
+        let token = self.options.board_token.as_deref();
+        let db = match (&db_url, token) {
+            (Some(url), Some(_)) => Some(Arc::new(HostDb::connect_read_only(url).await?)),
+            (Some(url), None) => Some(Arc::new(HostDb::connect(url).await?)),
+            (None, _) => None,
         };
+        let mode = host.mode;
         let run_path = self.run_path().to_path_buf();
         let adapter = crate::world::write_adapter_script(&run_path)?;
-        let world = Arc::new(World::bootstrap(&client, host.mode, db.as_deref(), adapter).await?);
+        // Kept before the world exists: a bootstrap that fails half-way has
+        // already created things teardown must find.
+        self.client = Some(client.clone());
+        let world =
+            Arc::new(World::bootstrap_as(&client, mode, db.as_deref(), adapter, token).await?);
+        let host = self.host()?;
         if let Some(db) = &db {
             same_database(db, &world, &host.base_url).await?;
         }
@@ -497,6 +523,18 @@ impl Session {
     /// collected rather than stopping the teardown half-way.
     pub async fn teardown(&mut self, progress: &Progress) -> Vec<Error> {
         let mut errors = Vec::new();
+        let client = self.client.take();
+        if let (Some(host), Some(client)) = (&self.host, client) {
+            // A host the suite started goes away with its database; any
+            // other one keeps what the run made unless the run removes it.
+            if host.process.is_none() {
+                let deletion = host.health.pointer("/features/companyDeletionEnabled")
+                    == Some(&serde_json::Value::Bool(true));
+                let pids = self.run_dir.as_ref().map(|d| d.path().join("adapter-pids"));
+                self.left_on_host =
+                    crate::cleanup::clean_up(&client, deletion, pids.as_deref(), progress).await;
+            }
+        }
         if let Some(host) = self.host.take() {
             if host.process.is_some() {
                 progress.step("stopping the host");

@@ -17,6 +17,9 @@ pub struct ExternalTarget {
     /// body has none (2026.707.0 in authenticated mode, docs/findings.md F8),
     /// for the version profile and the plugin SDK pin.
     pub version: Option<String>,
+    /// A board API key (`--board-token`): health is asked with it, since an
+    /// authenticated host hides its version from anonymous callers.
+    pub board_token: Option<String>,
 }
 
 impl HostTarget for ExternalTarget {
@@ -30,16 +33,20 @@ impl HostTarget for ExternalTarget {
 
     fn start<'a>(&'a self, ctx: &'a StartContext<'a>) -> BoxFuture<'a, Result<RunningHost>> {
         async move {
-            let health =
-                health::wait_until_ready(&self.base_url, std::time::Duration::from_secs(15), None)
-                    .await
-                    .map_err(|e| {
-                        Error::HostStart(format!(
-                            "{}; is the host at {} running?",
-                            e.host_start_reason(),
-                            self.base_url
-                        ))
-                    })?;
+            let health = health::wait_until_ready_as(
+                &self.base_url,
+                std::time::Duration::from_secs(15),
+                None,
+                self.board_token.as_deref(),
+            )
+            .await
+            .map_err(|e| {
+                Error::HostStart(format!(
+                    "{}; is the host at {} running?",
+                    e.host_start_reason(),
+                    self.base_url
+                ))
+            })?;
             let mode = health
                 .get("deploymentMode")
                 .and_then(|m| m.as_str())

@@ -293,6 +293,8 @@ pub struct ExternalFacts {
     pub database_url: Option<String>,
     /// Its version (`--host-version`), when `/api/health` hides it.
     pub version: Option<String>,
+    /// A board API key of an instance admin (`--board-token`).
+    pub board_token: Option<String>,
 }
 
 pub fn target_for(spec: &HostSpec, facts: &ExternalFacts) -> Box<dyn HostTarget> {
@@ -304,6 +306,7 @@ pub fn target_for(spec: &HostSpec, facts: &ExternalFacts) -> Box<dyn HostTarget>
             base_url: base_url.clone(),
             database_url: facts.database_url.clone(),
             version: facts.version.clone(),
+            board_token: facts.board_token.clone(),
         }),
         HostSpec::Mock { defects } => Box::new(mock::MockTarget {
             defects: defects.clone(),

@@ -10,6 +10,8 @@
 //! detached, and the PID file is how teardown finds and kills every one of
 //! them.
 
+mod board;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -19,6 +21,8 @@ use crate::db::HostDb;
 use crate::error::{Error, Result};
 use crate::scenario::vars::Vars;
 use crate::target::DeploymentMode;
+
+pub use board::{board_from_token, sign_up_board_key};
 
 /// A company of the world.
 #[derive(Debug, Clone)]
@@ -90,12 +94,31 @@ impl World {
         db: Option<&HostDb>,
         adapter_command: PathBuf,
     ) -> Result<World> {
-        let (board, board_user_id) = match mode {
-            DeploymentMode::LocalTrusted => (Credentials::default(), "local-board".to_string()),
-            DeploymentMode::Authenticated => {
+        Self::bootstrap_as(client, mode, db, adapter_command, None).await
+    }
+
+    /// [`World::bootstrap`] with the board given as a board API key of an
+    /// instance admin (`--board-token`): then no user is signed up and the
+    /// host's database is not written; it is only read, if at all.
+    pub async fn bootstrap_as(
+        client: &HostClient,
+        mode: DeploymentMode,
+        db: Option<&HostDb>,
+        adapter_command: PathBuf,
+        board_token: Option<&str>,
+    ) -> Result<World> {
+        let (board, board_user_id) = match (mode, board_token) {
+            // Without credentials a local_trusted caller is the local board,
+            // and any bearer falls back to it (contract-http.md §11.2):
+            // a token changes nothing there.
+            (DeploymentMode::LocalTrusted, _) => {
+                (Credentials::default(), "local-board".to_string())
+            }
+            (DeploymentMode::Authenticated, Some(token)) => board_from_token(client, token).await?,
+            (DeploymentMode::Authenticated, None) => {
                 let db = db.ok_or_else(|| Error::Bootstrap {
                     step: "authenticated board".into(),
-                    message: "authenticated mode needs the host's database to grant the first user instance admin; pass --host-database-url".into(),
+                    message: "authenticated mode needs a board API key of an instance admin (--board-token), or the host's database to make one (--host-database-url)".into(),
                 })?;
                 sign_up_board_key(client, Some(db)).await?
             }
@@ -360,94 +383,6 @@ pub fn export_agent(vars: &mut Vars, name: &str, a: &Agent) {
     vars.set(format!("agent.{name}.id"), a.id.clone());
     vars.set(format!("agent.{name}.company"), a.company_id.clone());
     vars.set(format!("agent.{name}.key_id"), a.key_id.clone());
-}
-
-/// Authenticated mode: sign up an admin, grant instance admin in the
-/// database (no HTTP route can make the first admin, real-host.md §4), and
-/// mint a board API key, which needs no browser Origin afterwards.
-/// Signs up a fresh user and creates a board API key with its session; with
-/// `admin_db` the user is made instance admin first. Without it the user has
-/// no role and no company membership (the routes property's non-member).
-pub async fn sign_up_board_key(
-    client: &HostClient,
-    admin_db: Option<&HostDb>,
-) -> Result<(Credentials, String)> {
-    let origin = client.base_url().to_string();
-    let email = format!(
-        "admin-{}@conformance.test",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    let password = format!("Conformance-{}", uuid::Uuid::new_v4().simple());
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .map_err(|e| Error::Bootstrap {
-            step: "sign up".into(),
-            message: e.to_string(),
-        })?;
-    let resp = http
-        .post(format!("{origin}/api/auth/sign-up/email"))
-        .header("Origin", &origin)
-        .json(&json!({ "email": email, "password": password, "name": "Conformance Admin" }))
-        .send()
-        .await
-        .map_err(|e| Error::Bootstrap {
-            step: "sign up".into(),
-            message: e.to_string(),
-        })?;
-    let status = resp.status().as_u16();
-    let cookies: Vec<String> = resp
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next().map(String::from))
-        .collect();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let user_id = body["user"]["id"]
-        .as_str()
-        .map(String::from)
-        .ok_or_else(|| Error::Bootstrap {
-            step: "sign up".into(),
-            message: format!(
-                "POST /api/auth/sign-up/email answered {status} without a user id: {body}"
-            ),
-        })?;
-    if let Some(db) = admin_db {
-        db.execute(
-            "insert into instance_user_roles (user_id, role) values ($1, 'instance_admin')",
-            &[json!(user_id)],
-        )
-        .await?;
-    }
-    let resp = http
-        .post(format!("{origin}/api/board-api-keys"))
-        .header("Origin", &origin)
-        .header("Cookie", cookies.join("; "))
-        .json(&json!({ "name": "conformance" }))
-        .send()
-        .await
-        .map_err(|e| Error::Bootstrap {
-            step: "board API key".into(),
-            message: e.to_string(),
-        })?;
-    let status = resp.status().as_u16();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let token = body["token"]
-        .as_str()
-        .map(String::from)
-        .ok_or_else(|| Error::Bootstrap {
-            step: "board API key".into(),
-            message: format!("POST /api/board-api-keys answered {status} without a token"),
-        })?;
-    Ok((
-        Credentials {
-            bearer: Some(token),
-            run_id: None,
-        },
-        user_id,
-    ))
 }
 
 fn str_field(body: &Value, field: &str, step: &str) -> Result<String> {
