@@ -17,6 +17,8 @@ use conformance::wait::{poll_until_blocking, Interval, Probe};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+mod url_host;
+
 use e2e_tests::{
     admin_database_url, checks_with_status, conformance_bin, host_temp_dirs, json_report,
     new_processes_of_runs, processes_of_runs, run_conformance, run_databases,
@@ -47,10 +49,14 @@ fn assert_clean(
     if let Err(t) = gone {
         panic!("processes left behind: {:?}", t.last);
     }
-    assert_eq!(
-        run_databases(admin),
-        dbs_before,
-        "the run's database was not dropped"
+    // New ones only: a database that went meanwhile is another run's.
+    let dbs: Vec<String> = run_databases(admin)
+        .into_iter()
+        .filter(|d| !dbs_before.contains(d))
+        .collect();
+    assert!(
+        dbs.is_empty(),
+        "the run's database was not dropped: {dbs:?}"
     );
     let dirs: Vec<String> = host_temp_dirs()
         .into_iter()
@@ -356,4 +362,235 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `--host url=…` with `--board-token` on an authenticated host the test
+/// runs itself: a wrong or non-admin token is one sentence and exit 2; with
+/// an admin's token the whole suite passes, the suite writes nothing into
+/// the host's database itself (no instance admin made, the database read
+/// through a read-only session), and the teardown leaves no running
+/// heartbeat run, installed plugin, live agent or key, or process of its
+/// own: only what the host's API cannot remove, each named on its own line.
+#[test]
+fn a_url_host_with_a_board_token_is_left_as_it_was() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = admin_database_url();
+    let host = url_host::UrlHost::start(
+        "2026.707.0",
+        conformance::target::DeploymentMode::Authenticated,
+        &admin,
+    );
+    // The operator's part, once: an instance admin with a board key, and a
+    // user who is not one.
+    let (token, _admin_user) = host.board_key(true);
+    let (not_admin, _) = host.board_key(false);
+    let url = format!("url={}", host.base_url);
+    let run = |token: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "--host",
+            &url,
+            "--mode",
+            "authenticated",
+            "--board-token",
+            token,
+        ];
+        args.extend_from_slice(extra);
+        run_conformance(&args)
+    };
+
+    let companies_before = host.rows("select id::text as id from companies");
+    for (bad, says) in [
+        ("pcp_board_0000", "does not accept the --board-token"),
+        (not_admin.as_str(), "is not an instance admin"),
+    ] {
+        let output = run(bad, &["--only", "smoke."]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(errors[0].contains(says), "{stderr}");
+    }
+    assert_eq!(
+        host.rows("select id::text as id from companies"),
+        companies_before,
+        "a refused token creates nothing"
+    );
+
+    let counts_before = host.table_counts();
+    let roles_before = host.rows("select user_id, role from instance_user_roles order by 1, 2");
+    let live_board_keys = "select count(*) as n from board_api_keys where revoked_at is null";
+    let board_keys_before = host.rows(live_board_keys);
+    let host_before = host.processes();
+    let started = std::time::Instant::now();
+    let output = run(
+        &token,
+        &[
+            "--host-database-url",
+            &host.database_url,
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = json_report(&output);
+    eprintln!("the url= run took {:?}", started.elapsed());
+    let failed = checks_with_status(&report, "failed");
+    assert!(
+        failed.is_empty(),
+        "checks failed: {failed:?}\n{}\nstderr:\n{stderr}",
+        serde_json::to_string_pretty(&report["checks"]).unwrap()
+    );
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    // The token showed the version an authenticated host hides.
+    assert_eq!(report["host"]["version"], "2026.707.0");
+    // Only the checks that restart the host (the suite cannot restart a
+    // host it did not start) and those of another mode or version skip:
+    // none skips for want of writing the database.
+    let skipped: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "skipped")
+        .collect();
+    for check in &skipped {
+        let id = check["id"].as_str().unwrap_or_default();
+        let reason = check["reason"].as_str().unwrap_or_default();
+        eprintln!("skipped: {id}: {reason}");
+        assert!(
+            id.starts_with("restart.") || reason.starts_with("applies to "),
+            "{id} skipped: {reason}"
+        );
+    }
+
+    // Nothing written by the suite itself: no instance admin made, and
+    // every board key the run minted (the routes property's non-member)
+    // is revoked again.
+    assert_eq!(
+        host.rows("select user_id, role from instance_user_roles order by 1, 2"),
+        roles_before
+    );
+    assert_eq!(host.rows(live_board_keys), board_keys_before);
+    let new = "(select id from companies where id::text not in (select unnest($$ARRAY$$::text[])))";
+    let ids: Vec<String> = companies_before
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(|s| format!("'{s}'")))
+        .collect();
+    let new = new.replace(
+        "select unnest($$ARRAY$$::text[])",
+        &format!("select unnest(array[{}]::text[])", ids.join(",")),
+    );
+    let check = |what: &str, sql: String| {
+        let rows = host.rows(&sql);
+        assert!(rows.is_empty(), "{what}: {rows:?}\nstderr:\n{stderr}");
+    };
+    check(
+        "live heartbeat runs of the run's companies",
+        format!("select id, status from heartbeat_runs where company_id in {new} and status in ('queued', 'running')"),
+    );
+    check(
+        "agents of the run not terminated",
+        format!(
+            "select id, status from agents where company_id in {new} and status <> 'terminated'"
+        ),
+    );
+    check(
+        "agent keys of the run not revoked",
+        format!("select id from agent_api_keys where company_id in {new} and revoked_at is null"),
+    );
+    check(
+        "companies of the run not archived",
+        format!("select id, status from companies where id in {new} and status <> 'archived'"),
+    );
+    check(
+        "plugins left installed",
+        "select plugin_key, status from plugins where status <> 'uninstalled'".into(),
+    );
+    assert!(!host
+        .rows(&format!("select id from companies where id in {new}"))
+        .is_empty());
+
+    // What the host's API cannot remove is reported, one line each, and is
+    // nothing else.
+    let left: Vec<String> = report["left_on_host"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    for line in &left {
+        assert!(
+            line.contains("archived, not deleted: the host does not enable company deletion")
+                || line.contains("signed up by the run: the host's API cannot delete users")
+                || line.contains("of a purged generated plugin")
+                // The host's race, stopped by the suite and named (see the
+                // issue's note); still a line of its own.
+                || line.contains("the suite stopped it"),
+            "unexpected leftover: {line}\nall: {left:#?}"
+        );
+    }
+    let after = host.table_counts();
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|(t, n)| counts_before.get(*t) != Some(n))
+        .map(|(t, n)| format!("{t}: {} → {n}", counts_before.get(t).copied().unwrap_or(0)))
+        .collect();
+    eprintln!(
+        "left on the host ({}):\n  {}\nrows the host wrote in answer to the run:\n  {}",
+        left.len(),
+        left.join("\n  "),
+        changed.join("\n  ")
+    );
+    // Only this host's processes and this run's directory: other suites may
+    // run on the machine meanwhile.
+    let clean = |stderr: &str| {
+        let gone = poll_until_blocking(
+            Duration::from_secs(10),
+            Interval::fixed(Duration::from_millis(200)),
+            || {
+                let left: Vec<(u32, String)> = host
+                    .processes()
+                    .into_iter()
+                    .filter(|p| !host_before.contains(p))
+                    .collect();
+                if left.is_empty() {
+                    Probe::Done(())
+                } else {
+                    Probe::NotYet(left)
+                }
+            },
+        );
+        if let Err(t) = gone {
+            panic!(
+                "processes of the run left on the host: {:?}\nthe run's stderr:\n{stderr}",
+                t.last
+            );
+        }
+        let run_dir = stderr
+            .lines()
+            .find_map(|l| l.split_once("] run directory ").map(|(_, d)| d.trim()))
+            .expect("the run names its directory");
+        assert!(
+            !std::path::Path::new(run_dir).exists(),
+            "run directory left: {run_dir}"
+        );
+    };
+    clean(&stderr);
+
+    // The plugins were uninstalled, not purged: the next run installs them
+    // again on the same rows, their migrations still applied.
+    let again = run(&token, &["--only", "smoke."]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "a second run on the same host:\n{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    check(
+        "plugins left installed by the second run",
+        "select plugin_key, status from plugins where status <> 'uninstalled'".into(),
+    );
+    clean(&String::from_utf8_lossy(&again.stderr));
 }
