@@ -162,7 +162,7 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     }
     // 1–2. the plugin
     let plugin = match state.pool.get().await {
-        Ok(c) => lifecycle::resolve(&**c, &plugin_ref).await,
+        Ok(c) => lifecycle::resolve(&c, &plugin_ref).await,
         Err(e) => Err(e.into()),
     };
     let plugin = match plugin {

@@ -128,8 +128,8 @@ pub async fn ensure_namespace(
 
 /// The active namespace of a plugin (`getRuntimeNamespace`).
 pub async fn runtime_namespace(client: &Client, plugin_id: Uuid) -> Result<String> {
-    let row = client
-        .query_opt(
+    let row = crate::db::Db::query_opt(
+            client,
             "SELECT namespace_name FROM plugin_database_namespaces WHERE plugin_id = $1 AND status = 'active'",
             &[&plugin_id],
         )

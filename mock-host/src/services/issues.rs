@@ -319,22 +319,27 @@ pub async fn replace_blockers(
 
 /// `{blockedBy, blocks}` summaries, each sorted by title.
 pub async fn relations(c: &impl Db, issue_id: Uuid) -> Result<Value> {
-    let blocked_by = rows::query_entities(
-        c,
-        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
-         FROM issue_relations r JOIN issues i ON i.id = r.issue_id
-         WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
-        &[&issue_id],
-    )
-    .await?;
-    let blocks = rows::query_entities(
-        c,
-        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
-         FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
-         WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
-        &[&issue_id],
-    )
-    .await?;
+    // Both directions at once: the connection pipelines them.
+    let (blocked_by, blocks) = tokio::try_join!(
+        async {
+            rows::query_entities(
+            c,
+            "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+             FROM issue_relations r JOIN issues i ON i.id = r.issue_id
+             WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
+            &[&issue_id],
+        ).await
+        },
+        async {
+            rows::query_entities(
+            c,
+            "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+             FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
+             WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
+            &[&issue_id],
+        ).await
+        },
+    )?;
     Ok(json!({ "blockedBy": blocked_by, "blocks": blocks }))
 }
 

@@ -183,7 +183,13 @@ pub async fn measure(node: &Path, plugin_dir: &Path, load: &Load) -> Figures {
         .expect("node evaluates the manifest");
     let manifest: Value = serde_json::from_slice(&out.stdout).expect("manifest JSON");
     let started = Instant::now();
-    let worker = Worker::spawn(node, plugin_dir, manifest, "plugin_orchestration_smoke_f0168a9975").await;
+    let worker = Worker::spawn(
+        node,
+        plugin_dir,
+        manifest,
+        "plugin_orchestration_smoke_f0168a9975",
+    )
+    .await;
     let cold = started.elapsed().as_millis();
     for _ in 0..20 {
         worker.summary().await; // warm-up, as the hosts got their initialize

@@ -23,15 +23,21 @@ pub(super) async fn namespace(ctx: &ServiceCtx, client: &Client) -> Result<Value
 /// `db.query {sql, params?}` → rows; reads are limited to the namespace and
 /// the persisted manifest's `coreReadTables`.
 pub(super) async fn query(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
-    let manifest: Value = client
-        .query_opt(
+    // Both lookups at once: the connection pipelines them.
+    let manifest = async {
+        crate::db::Db::query_opt(
+            client,
             "SELECT manifest_json FROM plugins WHERE id = $1",
             &[&ctx.plugin_id],
         )
         .await?
-        .map(|r| r.get(0))
-        .ok_or_else(|| Error::internal(format!("Plugin not found: {}", ctx.plugin_id)))?;
-    let ns = namespace::runtime_namespace(client, ctx.plugin_id).await?;
+        .map(|r| r.get::<_, Value>(0))
+        .ok_or_else(|| Error::internal(format!("Plugin not found: {}", ctx.plugin_id)))
+    };
+    let (manifest, ns) = tokio::try_join!(
+        manifest,
+        namespace::runtime_namespace(client, ctx.plugin_id)
+    )?;
     let sql = s(p, "sql").unwrap_or_default();
     sqlguard::validate_runtime_query(sql, &ns, &namespace::core_read_tables(&manifest))
         .map_err(Error::internal)?;

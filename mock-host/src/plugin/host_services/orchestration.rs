@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::issues::issue_in;
 use super::params::{company, s};
 use crate::db::{pg, rows, Client};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::services::issues;
 
 /// `issues.summaries.getOrchestration {issueId, companyId, includeSubtree?, billingCode?}`.
@@ -45,23 +45,28 @@ pub(super) async fn get_subtree(client: &Client, p: &Value) -> Result<Value> {
     Ok(out)
 }
 
-/// Breadth-first subtree over `parent_id` within the company, root first.
+/// Breadth-first subtree over `parent_id` within the company: the root,
+/// then each level ordered by creation. One recursive query rather than a
+/// round trip per level; `path` stops a `parent_id` cycle.
 async fn subtree(c: &impl Db, company_id: Uuid, root: Uuid) -> Result<Vec<Uuid>> {
-    let mut out = vec![root];
-    let mut level = vec![root];
-    while !level.is_empty() {
-        let rows = c
-            .query(
-                "SELECT id FROM issues WHERE company_id = $1 AND parent_id = ANY($2) ORDER BY created_at, id",
-                &[&company_id, &level],
-            )
-            .await?;
-        level = rows
-            .iter()
-            .map(|r| r.get::<_, Uuid>(0))
-            .filter(|id| !out.contains(id))
-            .collect();
-        out.extend(level.iter().copied());
+    let rows = c
+        .query(
+            "WITH RECURSIVE tree(id, depth, created_at, path) AS (
+               SELECT $2::uuid, 0, NULL::timestamptz, ARRAY[$2::uuid]
+               UNION ALL
+               SELECT i.id, t.depth + 1, i.created_at, t.path || i.id
+               FROM issues i JOIN tree t ON i.parent_id = t.id
+               WHERE i.company_id = $1 AND NOT i.id = ANY(t.path)
+             )
+             SELECT id FROM tree ORDER BY depth, created_at, id",
+            &[&company_id, &root],
+        )
+        .await?;
+    let mut out: Vec<Uuid> = Vec::with_capacity(rows.len());
+    for id in rows.iter().map(|r| r.get::<_, Uuid>(0)) {
+        if !out.contains(&id) {
+            out.push(id);
+        }
     }
     Ok(out)
 }
@@ -80,38 +85,45 @@ async fn orchestration_summary(
     } else {
         vec![issue.id]
     };
-    let mut relations = serde_json::Map::new();
-    for i in &ids {
-        relations.insert(i.to_string(), issues::relations(c, *i).await?);
-    }
     let id_texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let runs = rows::query_entities(
+    let billing = s(p, "billingCode")
+        .map(String::from)
+        .or_else(|| issue.billing_code.clone());
+    // The reads below are independent: sent at once, the connection
+    // pipelines them into about one round trip instead of one each.
+    let relations = futures::future::try_join_all(ids.iter().map(|i| issues::relations(c, *i)));
+    let runs = async {
+        rows::query_entities(
         c,
         "SELECT id, context_snapshot ->> 'issueId' AS issue_id, agent_id, status, invocation_source, trigger_detail,
                 started_at, finished_at, error, created_at
          FROM heartbeat_runs WHERE company_id = $1 AND context_snapshot ->> 'issueId' = ANY($2)
          ORDER BY created_at DESC LIMIT 100",
         &[&company_id, &id_texts],
-    )
-    .await?;
-    let billing = s(p, "billingCode")
-        .map(String::from)
-        .or_else(|| issue.billing_code.clone());
-    let costs = c
-        .query_one(
+    ).await
+    };
+    let costs = async {
+        c.query_one(
             "SELECT coalesce(sum(cost_cents), 0)::bigint, coalesce(sum(input_tokens), 0)::bigint,
                     coalesce(sum(cached_input_tokens), 0)::bigint, coalesce(sum(output_tokens), 0)::bigint
              FROM cost_events WHERE company_id = $1 AND issue_id = ANY($2) AND ($3::text IS NULL OR billing_code = $3)",
             &[&company_id, &ids, &billing],
         )
-        .await?;
-    let incidents = rows::query_entities(
+        .await
+        .map_err(Error::from)
+    };
+    let incidents = async {
+        rows::query_entities(
         c,
         "SELECT id, scope_type, scope_id, metric, window_kind, threshold_type, amount_limit, amount_observed, status, approval_id, created_at
          FROM budget_incidents WHERE company_id = $1 AND status = 'open' ORDER BY created_at DESC",
         &[&company_id],
-    )
-    .await?;
+    ).await
+    };
+    let (relation_list, runs, costs, incidents) =
+        tokio::try_join!(relations, runs, costs, incidents)?;
+    let relations: serde_json::Map<String, Value> =
+        ids.iter().map(Uuid::to_string).zip(relation_list).collect();
     Ok(json!({
         "issueId": issue.id,
         "companyId": company_id,
