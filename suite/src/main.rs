@@ -176,6 +176,12 @@ fn options(args: &RunArgs) -> Result<RunOptions> {
         postgres: PostgresOptions {
             admin_url: args.database_url.clone().filter(|u| !u.is_empty()),
             no_docker: args.no_docker,
+            template_cache: Some(
+                args.cache_dir
+                    .clone()
+                    .unwrap_or_else(default_cache_dir)
+                    .join("postgres-templates"),
+            ),
         },
         host_database_url: args.host_database_url.clone(),
         cache_dir: args.cache_dir.clone().unwrap_or_else(default_cache_dir),

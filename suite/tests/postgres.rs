@@ -58,6 +58,35 @@ fn ephemeral_options() -> PostgresOptions {
     PostgresOptions {
         admin_url: None,
         no_docker: true,
+        template_cache: None,
+    }
+}
+
+#[tokio::test]
+async fn a_second_ephemeral_cluster_starts_from_the_kept_initdb_template() {
+    let cache = tempfile::tempdir().unwrap();
+    let options = PostgresOptions {
+        template_cache: Some(cache.path().join("postgres-templates")),
+        ..ephemeral_options()
+    };
+    for round in ["initdb, template kept", "copied from the template"] {
+        let dir = run_dir();
+        let pg = PostgresServer::provision(&options, dir.path(), &Progress::silent())
+            .await
+            .unwrap_or_else(|e| panic!("{round}: {e}"));
+        let db = pg.create_database("conformance").await.unwrap();
+        assert_eq!(query_one_i64(&db.url, "select 3::int8").await, 3, "{round}");
+        pg.drop_database(db).await.unwrap();
+        pg.shutdown().await.unwrap();
+        let templates: Vec<_> = std::fs::read_dir(cache.path().join("postgres-templates"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            templates.len(),
+            1,
+            "{round}: one template, no staging left: {templates:?}"
+        );
     }
 }
 
@@ -142,6 +171,7 @@ async fn an_admin_url_is_used_as_is() {
     let options = PostgresOptions {
         admin_url: Some(LOCAL_ADMIN_URL.into()),
         no_docker: true,
+        template_cache: None,
     };
     let pg = PostgresServer::provision(&options, dir.path(), &Progress::silent())
         .await
@@ -174,6 +204,7 @@ async fn an_admin_url_that_does_not_answer_is_a_clear_error() {
         // Port 1 on loopback: refused at once.
         admin_url: Some("postgres://postgres:secret@127.0.0.1:1/postgres".into()),
         no_docker: true,
+        template_cache: None,
     };
     let err = PostgresServer::provision(&options, dir.path(), &Progress::silent())
         .await
@@ -200,6 +231,7 @@ async fn an_admin_url_that_is_not_a_url_is_a_clear_error() {
     let options = PostgresOptions {
         admin_url: Some("host=127.0.0.1 user=postgres".into()),
         no_docker: true,
+        template_cache: None,
     };
     let err = PostgresServer::provision(&options, dir.path(), &Progress::silent())
         .await

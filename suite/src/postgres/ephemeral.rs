@@ -94,6 +94,7 @@ impl EphemeralCluster {
     pub async fn start(
         run_dir: &Path,
         binaries: &Binaries,
+        template_cache: Option<&Path>,
         progress: &Progress,
     ) -> Result<EphemeralCluster> {
         let as_postgres = nix::unistd::geteuid().is_root();
@@ -117,23 +118,25 @@ impl EphemeralCluster {
         ));
 
         let data = cluster.data_dir();
-        let initdb_log = cluster.dir.join("initdb.log");
-        let out = cluster
-            .run("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8"])
-            .args(["--locale=C.UTF-8", "--no-sync"])
-            .output()
-            .await
-            .map_err(|e| cluster.unavailable(format!("running initdb failed: {e}")))?;
-        let _ = std::fs::write(&initdb_log, [&out.stdout[..], &out.stderr[..]].concat());
-        if !out.status.success() {
-            return Err(cluster.unavailable(format!(
-                "initdb failed ({}): {}",
-                out.status,
-                tail_of_file(&initdb_log, 4).replace('\n', " | ")
-            )));
+        let template = template_cache.map(|dir| dir.join(template_name(binaries)));
+        match template
+            .as_deref()
+            .filter(|t| t.join("PG_VERSION").is_file())
+        {
+            Some(template) => copy_tree(template, &data).map_err(|e| {
+                cluster.unavailable(format!(
+                    "copying the initdb template {}: {e}",
+                    template.display()
+                ))
+            })?,
+            None => {
+                cluster.initdb(&data).await?;
+                if let Some(template) = &template {
+                    // Best effort: a cache that cannot be written only
+                    // costs the next run its initdb.
+                    let _ = keep_template(&data, template);
+                }
+            }
         }
 
         // A free port can be taken by someone else before the server binds
@@ -170,6 +173,28 @@ impl EphemeralCluster {
             }
         }
         Err(cluster.unavailable(format!("pg_ctl start failed: {}", last.trim())))
+    }
+
+    async fn initdb(&self, data: &Path) -> Result<()> {
+        let initdb_log = self.dir.join("initdb.log");
+        let out = self
+            .run("initdb")
+            .arg("-D")
+            .arg(data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .args(["--locale=C.UTF-8", "--no-sync"])
+            .output()
+            .await
+            .map_err(|e| self.unavailable(format!("running initdb failed: {e}")))?;
+        let _ = std::fs::write(&initdb_log, [&out.stdout[..], &out.stderr[..]].concat());
+        if !out.status.success() {
+            return Err(self.unavailable(format!(
+                "initdb failed ({}): {}",
+                out.status,
+                tail_of_file(&initdb_log, 4).replace('\n', " | ")
+            )));
+        }
+        Ok(())
     }
 
     /// An admin URL (superuser `postgres`, trust auth).
@@ -283,6 +308,50 @@ impl EphemeralCluster {
             self.dir.display()
         ))
     }
+}
+
+/// The template's directory name: the server version and where its
+/// binaries are, since two installations of one version may differ.
+fn template_name(binaries: &Binaries) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    binaries.bindir.hash(&mut hasher);
+    format!("{}-{:016x}", binaries.version, hasher.finish())
+}
+
+/// `cp -a`: keeps the owner (the `postgres` user when the suite is root)
+/// and the data directory's 0700 mode, which the server insists on.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let out = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .stdin(Stdio::null())
+        .output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+}
+
+/// Copies a fresh data directory into the cache under a temporary name and
+/// renames it into place, so a concurrent run never copies half a template.
+fn keep_template(data: &Path, template: &Path) -> std::io::Result<()> {
+    let parent = template.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let staging = parent.join(format!(".staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    copy_tree(data, &staging)?;
+    if let Err(e) = std::fs::rename(&staging, template) {
+        let _ = std::fs::remove_dir_all(&staging);
+        if !template.join("PG_VERSION").is_file() {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
 
 /// `runuser` lives in sbin, which a root shell has on PATH but the cleared

@@ -261,6 +261,7 @@ fn main() {
         let options = PostgresOptions {
             admin_url: std::env::var("DATABASE_URL").ok(),
             no_docker: true,
+            template_cache: None,
         };
         let pg = PostgresServer::provision(&options, scratch.path(), &Progress::stderr(false))
             .await

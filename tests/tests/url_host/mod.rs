@@ -39,6 +39,7 @@ impl UrlHost {
             let options = PostgresOptions {
                 admin_url: Some(admin_url.to_string()),
                 no_docker: true,
+                template_cache: None,
             };
             let pg = PostgresServer::provision(&options, dir.path(), &progress)
                 .await
