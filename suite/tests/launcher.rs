@@ -230,6 +230,7 @@ async fn start_wake_stop(version: &str) -> std::path::PathBuf {
         &PostgresOptions {
             admin_url: admin,
             no_docker: true,
+            template_cache: None,
         },
         run.path(),
         &progress,
