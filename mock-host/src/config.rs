@@ -180,6 +180,13 @@ pub enum Defect {
     /// Worker errors on the bridge answer 500 instead of a 502 bridge error.
     #[strum(serialize = "ui-bridge-error-500")]
     UiBridgeError500,
+    // Methods the mock does not serve (the `host-methods` property).
+    /// Unserved methods answer -32603 from a catch-all.
+    UnservedMethodInternalError,
+    /// Unserved methods answer -32601 as if the host had no handler.
+    UnservedMethodNotFound,
+    /// Unserved methods skip the capability gate.
+    UnservedMethodUngated,
 }
 
 impl Defect {
@@ -239,6 +246,9 @@ impl Defect {
             Defect::UiActionNoActorContext => "the action bridge sends performAction without actorContext (the worker sees a system actor and no company)",
             Defect::UiActionLookupBeforeAuth => "the action bridge looks the plugin up before authenticating (404 instead of 401 for nobody on an unknown plugin)",
             Defect::UiBridgeError500 => "a worker error on the UI bridge answers 500 {\"error\"} instead of 502 {\"code\", \"message\"}",
+            Defect::UnservedMethodInternalError => "worker-to-host methods the mock does not serve answer -32603 \"Host method … is not implemented by the mock host\" from a catch-all instead of what 2026.707.0 answers to their params (e.g. \"companyId is required for this operation\")",
+            Defect::UnservedMethodNotFound => "worker-to-host methods 2026.707.0 serves but the mock does not answer -32601 \"Host does not handle method\" instead of passing the capability gate and answering like 707.0",
+            Defect::UnservedMethodUngated => "worker-to-host methods the mock does not serve skip the capability gate (no -32001 for a plugin that lacks their capability)",
         }
     }
 
@@ -385,6 +395,9 @@ mod tests {
                 "ui-action-no-actor-context",
                 "ui-action-lookup-before-auth",
                 "ui-bridge-error-500",
+                "unserved-method-internal-error",
+                "unserved-method-not-found",
+                "unserved-method-ungated",
             ]
         );
         for d in Defect::iter() {

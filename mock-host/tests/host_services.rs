@@ -147,16 +147,15 @@ async fn documents_delete_and_unimplemented_methods() {
         .unwrap_err();
     assert_eq!(code, rpc_code::CAPABILITY_DENIED);
 
-    // state.* and entities.*: gated like the real host, then an explicit
-    // "not implemented" instead of the old catch-all -32603.
+    // state.* and entities.upsert: gated like the real host, then (given
+    // their params) an explicit "not implemented" instead of a catch-all
+    // -32603. entities.list answers [] since nothing can be stored.
     let all = ctx(&db, &["plugin.state.read", "plugin.state.write"]);
-    for method in [
-        "state.get",
-        "state.set",
-        "state.delete",
-        "entities.upsert",
-        "entities.list",
-    ] {
+    assert_eq!(
+        call(&all, "entities.list", json!({"entityType": "k"})).await,
+        Ok(json!([]))
+    );
+    for method in ["state.get", "state.set", "state.delete", "entities.upsert"] {
         let (code, message) = call(
             &all,
             method,

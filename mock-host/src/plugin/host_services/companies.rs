@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::params::{apply_window, uuid_param};
 use crate::db::{pg, Client};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::services::companies;
 
 /// `companies.list {limit?, offset?}` (the caller filters to the invocation's company).
@@ -17,11 +17,17 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
     )))
 }
 
-/// `companies.get {companyId}` → the row or `null`.
+/// `companies.get {companyId}` → the row or `null`. Without an id, 2026.707.0
+/// binds `undefined` and its query builder fails (916.1 answers `null`).
 pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
-    Ok(match uuid_param(p, "companyId")? {
-        Some(id) => companies::find(pg(client), id).await?,
-        None => None,
+    match uuid_param(p, "companyId")? {
+        Some(id) => Ok(companies::find(pg(client), id)
+            .await?
+            .unwrap_or(Value::Null)),
+        None => Err(Error::internal(GET_WITHOUT_ID)),
     }
-    .unwrap_or(Value::Null))
 }
+
+/// 707.0's failure text for `companies.get` without `companyId`.
+const GET_WITHOUT_ID: &str = r#"Failed query: select "companies"."id", "companies"."name", "companies"."description", "companies"."status", "companies"."issue_prefix", "companies"."issue_counter", "companies"."budget_monthly_cents", "companies"."spent_monthly_cents", "companies"."attachment_max_bytes", "companies"."default_responsible_user_id", "companies"."require_board_approval_for_new_agents", "companies"."feedback_data_sharing_enabled", "companies"."feedback_data_sharing_consent_at", "companies"."feedback_data_sharing_consent_by_user_id", "companies"."feedback_data_sharing_terms_version", "companies"."brand_color", "company_logos"."asset_id", "companies"."created_at", "companies"."updated_at" from "companies" left join "company_logos" on "company_logos"."company_id" = "companies"."id" where "companies"."id" = $1
+params: "#;

@@ -38,17 +38,31 @@ pub(super) async fn query(ctx: &ServiceCtx, client: &Client, p: &Value) -> Resul
         manifest,
         namespace::runtime_namespace(client, ctx.plugin_id)
     )?;
-    let sql = s(p, "sql").unwrap_or_default();
+    let sql = sql_of(p)?;
     sqlguard::validate_runtime_query(sql, &ns, &namespace::core_read_tables(&manifest))
         .map_err(Error::internal)?;
     let rows = run_query(client, sql, p.get("params")).await?;
     Ok(Value::Array(rows.iter().map(rows::plugin_row).collect()))
 }
 
+/// The `sql` param. 707.0's guard reads `sql.length` first, so a missing or
+/// `null` statement fails with node's TypeError.
+fn sql_of(p: &Value) -> Result<&str> {
+    match p.get("sql") {
+        None => Err(Error::internal(
+            "Cannot read properties of undefined (reading 'length')",
+        )),
+        Some(Value::Null) => Err(Error::internal(
+            "Cannot read properties of null (reading 'length')",
+        )),
+        Some(_) => Ok(s(p, "sql").unwrap_or_default()),
+    }
+}
+
 /// `db.execute {sql, params?}` → `{rowCount}`; writes only inside the namespace.
 pub(super) async fn execute(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
     let ns = namespace::runtime_namespace(client, ctx.plugin_id).await?;
-    let sql = s(p, "sql").unwrap_or_default();
+    let sql = sql_of(p)?;
     // Defect execute-public-allowed: the target may be any table.
     if ctx.defects.has(Defect::ExecutePublicAllowed) {
         sqlguard::validate_runtime_execute_any_schema(sql).map_err(Error::internal)?;

@@ -1,6 +1,6 @@
-//! The worker→host methods the mock knows, parsed once from the JSON-RPC
-//! method string, and the capability each one needs (contract-db-worker.md
-//! B2.2, `METHOD_CAPABILITY_MAP`).
+//! The worker→host methods the mock knows — every method 2026.707.0 serves —
+//! parsed once from the JSON-RPC method string, and the capability each one
+//! needs (contract-db-worker.md B2.2, `METHOD_CAPABILITY_MAP` of 707.0).
 //!
 //! [`Method::capability`] is a `match` without a wildcard: a new method
 //! does not compile until it says which capability it needs, and
@@ -83,6 +83,123 @@ pub enum Method {
     AgentsList,
     #[strum(serialize = "agents.get")]
     AgentsGet,
+    // The rest of what 2026.707.0 serves. The mock has no data behind these:
+    // they pass the same gates and answer what the real host answers when
+    // their required params are missing, else -32004 (`not_implemented`).
+    #[strum(serialize = "localFolders.declarations")]
+    LocalFoldersDeclarations,
+    #[strum(serialize = "localFolders.configure")]
+    LocalFoldersConfigure,
+    #[strum(serialize = "localFolders.status")]
+    LocalFoldersStatus,
+    #[strum(serialize = "localFolders.list")]
+    LocalFoldersList,
+    #[strum(serialize = "localFolders.readText")]
+    LocalFoldersReadText,
+    #[strum(serialize = "localFolders.writeTextAtomic")]
+    LocalFoldersWriteTextAtomic,
+    #[strum(serialize = "localFolders.deleteFile")]
+    LocalFoldersDeleteFile,
+    #[strum(serialize = "http.fetch")]
+    HttpFetch,
+    #[strum(serialize = "secrets.resolve")]
+    SecretsResolve,
+    #[strum(serialize = "metrics.write")]
+    MetricsWrite,
+    #[strum(serialize = "telemetry.track")]
+    TelemetryTrack,
+    #[strum(serialize = "projects.list")]
+    ProjectsList,
+    #[strum(serialize = "projects.get")]
+    ProjectsGet,
+    #[strum(serialize = "projects.listWorkspaces")]
+    ProjectsListWorkspaces,
+    #[strum(serialize = "projects.getPrimaryWorkspace")]
+    ProjectsGetPrimaryWorkspace,
+    #[strum(serialize = "projects.getWorkspaceForIssue")]
+    ProjectsGetWorkspaceForIssue,
+    #[strum(serialize = "executionWorkspaces.get")]
+    ExecutionWorkspacesGet,
+    #[strum(serialize = "projects.managed.get")]
+    ProjectsManagedGet,
+    #[strum(serialize = "projects.managed.reconcile")]
+    ProjectsManagedReconcile,
+    #[strum(serialize = "projects.managed.reset")]
+    ProjectsManagedReset,
+    #[strum(serialize = "routines.managed.get")]
+    RoutinesManagedGet,
+    #[strum(serialize = "routines.managed.reconcile")]
+    RoutinesManagedReconcile,
+    #[strum(serialize = "routines.managed.reset")]
+    RoutinesManagedReset,
+    #[strum(serialize = "routines.managed.update")]
+    RoutinesManagedUpdate,
+    #[strum(serialize = "routines.managed.run")]
+    RoutinesManagedRun,
+    #[strum(serialize = "skills.managed.get")]
+    SkillsManagedGet,
+    #[strum(serialize = "skills.managed.reconcile")]
+    SkillsManagedReconcile,
+    #[strum(serialize = "skills.managed.reset")]
+    SkillsManagedReset,
+    #[strum(serialize = "issues.createInteraction")]
+    IssuesCreateInteraction,
+    #[strum(serialize = "agents.pause")]
+    AgentsPause,
+    #[strum(serialize = "agents.resume")]
+    AgentsResume,
+    #[strum(serialize = "agents.invoke")]
+    AgentsInvoke,
+    #[strum(serialize = "agents.managed.get")]
+    AgentsManagedGet,
+    #[strum(serialize = "agents.managed.reconcile")]
+    AgentsManagedReconcile,
+    #[strum(serialize = "agents.managed.reset")]
+    AgentsManagedReset,
+    #[strum(serialize = "agents.sessions.create")]
+    AgentsSessionsCreate,
+    #[strum(serialize = "agents.sessions.list")]
+    AgentsSessionsList,
+    #[strum(serialize = "agents.sessions.sendMessage")]
+    AgentsSessionsSendMessage,
+    #[strum(serialize = "agents.sessions.close")]
+    AgentsSessionsClose,
+    #[strum(serialize = "goals.list")]
+    GoalsList,
+    #[strum(serialize = "goals.get")]
+    GoalsGet,
+    #[strum(serialize = "goals.create")]
+    GoalsCreate,
+    #[strum(serialize = "goals.update")]
+    GoalsUpdate,
+    #[strum(serialize = "access.members.list")]
+    AccessMembersList,
+    #[strum(serialize = "access.members.get")]
+    AccessMembersGet,
+    #[strum(serialize = "access.members.update")]
+    AccessMembersUpdate,
+    #[strum(serialize = "access.invites.list")]
+    AccessInvitesList,
+    #[strum(serialize = "access.invites.create")]
+    AccessInvitesCreate,
+    #[strum(serialize = "access.invites.revoke")]
+    AccessInvitesRevoke,
+    #[strum(serialize = "authorization.grants.list")]
+    AuthorizationGrantsList,
+    #[strum(serialize = "authorization.grants.set")]
+    AuthorizationGrantsSet,
+    #[strum(serialize = "authorization.policies.summary")]
+    AuthorizationPoliciesSummary,
+    #[strum(serialize = "authorization.policies.get")]
+    AuthorizationPoliciesGet,
+    #[strum(serialize = "authorization.policies.update")]
+    AuthorizationPoliciesUpdate,
+    #[strum(serialize = "authorization.policies.previewAssignment")]
+    AuthorizationPoliciesPreviewAssignment,
+    #[strum(serialize = "authorization.policies.explainAssignment")]
+    AuthorizationPoliciesExplainAssignment,
+    #[strum(serialize = "authorization.audit.search")]
+    AuthorizationAuditSearch,
 }
 
 impl Method {
@@ -95,6 +212,12 @@ impl Method {
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         self.into()
+    }
+
+    /// Whether the mock serves it with data of its own (else it answers as
+    /// `not_implemented` says).
+    pub fn served(self) -> bool {
+        super::not_implemented::rule(self).is_none()
     }
 
     /// The capability the plugin's manifest must declare (`None` = ungated).
@@ -126,6 +249,55 @@ impl Method {
             DocumentsList | DocumentsGet => "issue.documents.read",
             DocumentsUpsert | DocumentsDelete => "issue.documents.write",
             AgentsList | AgentsGet => "agents.read",
+            LocalFoldersDeclarations => return None,
+            LocalFoldersConfigure
+            | LocalFoldersStatus
+            | LocalFoldersList
+            | LocalFoldersReadText
+            | LocalFoldersWriteTextAtomic
+            | LocalFoldersDeleteFile => "local.folders",
+            HttpFetch => "http.outbound",
+            SecretsResolve => "secrets.read-ref",
+            MetricsWrite => "metrics.write",
+            TelemetryTrack => "telemetry.track",
+            ProjectsList | ProjectsGet => "projects.read",
+            ProjectsListWorkspaces | ProjectsGetPrimaryWorkspace | ProjectsGetWorkspaceForIssue => {
+                "project.workspaces.read"
+            }
+            ExecutionWorkspacesGet => "execution.workspaces.read",
+            ProjectsManagedGet | ProjectsManagedReconcile | ProjectsManagedReset => {
+                "projects.managed"
+            }
+            RoutinesManagedGet
+            | RoutinesManagedReconcile
+            | RoutinesManagedReset
+            | RoutinesManagedUpdate
+            | RoutinesManagedRun => "routines.managed",
+            SkillsManagedGet | SkillsManagedReconcile | SkillsManagedReset => "skills.managed",
+            IssuesCreateInteraction => "issue.interactions.create",
+            AgentsPause => "agents.pause",
+            AgentsResume => "agents.resume",
+            AgentsInvoke => "agents.invoke",
+            AgentsManagedGet | AgentsManagedReconcile | AgentsManagedReset => "agents.managed",
+            AgentsSessionsCreate => "agent.sessions.create",
+            AgentsSessionsList => "agent.sessions.list",
+            AgentsSessionsSendMessage => "agent.sessions.send",
+            AgentsSessionsClose => "agent.sessions.close",
+            GoalsList | GoalsGet => "goals.read",
+            GoalsCreate => "goals.create",
+            GoalsUpdate => "goals.update",
+            AccessMembersList | AccessMembersGet => "access.members.read",
+            AccessMembersUpdate => "access.members.write",
+            AccessInvitesList => "access.invites.read",
+            AccessInvitesCreate | AccessInvitesRevoke => "access.invites.write",
+            AuthorizationGrantsList => "authorization.grants.read",
+            AuthorizationGrantsSet => "authorization.grants.write",
+            AuthorizationPoliciesSummary
+            | AuthorizationPoliciesGet
+            | AuthorizationPoliciesPreviewAssignment
+            | AuthorizationPoliciesExplainAssignment => "authorization.policies.read",
+            AuthorizationPoliciesUpdate => "authorization.policies.write",
+            AuthorizationAuditSearch => "authorization.audit.read",
         })
     }
 }

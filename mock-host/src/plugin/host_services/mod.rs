@@ -4,8 +4,9 @@
 //! runs in the handler of its domain (one module each below). As on
 //! 2026.707.0, the two gates answer with their own codes (`-32001`,
 //! `-32005`); handler failures go back as JSON-RPC `-32603` with the
-//! error's message, except the explicit `-32004` of the methods the mock
-//! does not implement (`not_implemented`).
+//! error's message. Every method 2026.707.0 serves passes the gates; the
+//! ones the mock has no data behind answer as `not_implemented` says (707's
+//! answer where their params are missing, else an explicit `-32004`).
 
 mod activity;
 mod agents;
@@ -29,7 +30,7 @@ use deadpool_postgres::Pool;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::config::Defects;
+use crate::config::{Defect, Defects};
 use crate::db::{pg, Client};
 use crate::error::{rpc_code, Error, Result};
 use crate::plugin::invocation::{self, ScopeContext};
@@ -54,13 +55,21 @@ pub async fn dispatch(
     params: Value,
     scope: &ScopeContext,
 ) -> std::result::Result<Value, (i64, String)> {
-    let Some(parsed) = Method::parse(method) else {
+    let unserved = |m: Method| !m.served();
+    let parsed = Method::parse(method).filter(|m| {
+        // Defect unserved-method-not-found: only what the mock serves has a
+        // handler, as before it knew every method 2026.707.0 serves.
+        !(unserved(*m) && ctx.defects.has(Defect::UnservedMethodNotFound))
+    });
+    let Some(parsed) = parsed else {
         return Err((
             rpc_code::METHOD_NOT_FOUND,
             format!("Host does not handle method \"{method}\""),
         ));
     };
-    if let Some(cap) = parsed.capability() {
+    // Defect unserved-method-ungated: the gate only guards served methods.
+    let gated = !(unserved(parsed) && ctx.defects.has(Defect::UnservedMethodUngated));
+    if let Some(cap) = parsed.capability().filter(|_| gated) {
         if !ctx.capabilities.iter().any(|c| c == cap) {
             return Err((
                 rpc_code::CAPABILITY_DENIED,
@@ -89,12 +98,80 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
     match method {
         // Plugin log lines arrive as notifications (see `plugin::worker`);
         // as requests, like the event bus calls, they only need an answer.
-        Method::Log | Method::EventsSubscribe | Method::EventsEmit => Ok(Value::Null),
+        Method::Log | Method::EventsSubscribe => Ok(Value::Null),
+        // The bus refuses a nameless event (2026.707.0 names the plugin by
+        // its key there); otherwise there is nobody to deliver it to.
+        Method::EventsEmit => match p.get("name") {
+            Some(Value::String(name)) if !name.trim().is_empty() => Ok(Value::Null),
+            Some(Value::String(_)) | None | Some(Value::Null) => Err(Error::internal(format!(
+                "Plugin \"{}\" must provide a non-empty event name.",
+                ctx.plugin_key
+            ))),
+            Some(_) => Ok(Value::Null),
+        },
+        // What the mock has no data behind (`not_implemented`).
         Method::StateGet
         | Method::StateSet
         | Method::StateDelete
         | Method::EntitiesUpsert
-        | Method::EntitiesList => Err(not_implemented::error(method)),
+        | Method::EntitiesList
+        | Method::LocalFoldersDeclarations
+        | Method::LocalFoldersConfigure
+        | Method::LocalFoldersStatus
+        | Method::LocalFoldersList
+        | Method::LocalFoldersReadText
+        | Method::LocalFoldersWriteTextAtomic
+        | Method::LocalFoldersDeleteFile
+        | Method::HttpFetch
+        | Method::SecretsResolve
+        | Method::MetricsWrite
+        | Method::TelemetryTrack
+        | Method::ProjectsList
+        | Method::ProjectsGet
+        | Method::ProjectsListWorkspaces
+        | Method::ProjectsGetPrimaryWorkspace
+        | Method::ProjectsGetWorkspaceForIssue
+        | Method::ExecutionWorkspacesGet
+        | Method::ProjectsManagedGet
+        | Method::ProjectsManagedReconcile
+        | Method::ProjectsManagedReset
+        | Method::RoutinesManagedGet
+        | Method::RoutinesManagedReconcile
+        | Method::RoutinesManagedReset
+        | Method::RoutinesManagedUpdate
+        | Method::RoutinesManagedRun
+        | Method::SkillsManagedGet
+        | Method::SkillsManagedReconcile
+        | Method::SkillsManagedReset
+        | Method::IssuesCreateInteraction
+        | Method::AgentsPause
+        | Method::AgentsResume
+        | Method::AgentsInvoke
+        | Method::AgentsManagedGet
+        | Method::AgentsManagedReconcile
+        | Method::AgentsManagedReset
+        | Method::AgentsSessionsCreate
+        | Method::AgentsSessionsList
+        | Method::AgentsSessionsSendMessage
+        | Method::AgentsSessionsClose
+        | Method::GoalsList
+        | Method::GoalsGet
+        | Method::GoalsCreate
+        | Method::GoalsUpdate
+        | Method::AccessMembersList
+        | Method::AccessMembersGet
+        | Method::AccessMembersUpdate
+        | Method::AccessInvitesList
+        | Method::AccessInvitesCreate
+        | Method::AccessInvitesRevoke
+        | Method::AuthorizationGrantsList
+        | Method::AuthorizationGrantsSet
+        | Method::AuthorizationPoliciesSummary
+        | Method::AuthorizationPoliciesGet
+        | Method::AuthorizationPoliciesUpdate
+        | Method::AuthorizationPoliciesPreviewAssignment
+        | Method::AuthorizationPoliciesExplainAssignment
+        | Method::AuthorizationAuditSearch => not_implemented::answer(ctx, method, p),
         Method::ConfigGet => config::get(ctx, &conn(ctx).await?).await,
         Method::DbNamespace => db::namespace(ctx, &conn(ctx).await?).await,
         Method::DbQuery => db::query(ctx, &conn(ctx).await?, p).await,
@@ -190,14 +267,16 @@ mod tests {
         assert!(message.starts_with(&expected_prefix), "{message}");
     }
 
-    /// `state.*` and `entities.*` pass the gates like every method, then
-    /// answer the explicit -32004 (not the catch-all -32603).
+    /// Unserved methods pass the gates like every method; given the params
+    /// their handler reads, they answer the explicit -32004 (not the
+    /// catch-all -32603).
     #[rstest]
     #[case::state_get("state.get", &["plugin.state.read"])]
     #[case::state_set("state.set", &["plugin.state.write"])]
     #[case::state_delete("state.delete", &["plugin.state.write"])]
     #[case::entities_upsert("entities.upsert", &[])]
-    #[case::entities_list("entities.list", &[])]
+    #[case::goals_list("goals.list", &["goals.read"])]
+    #[case::sessions_close("agents.sessions.close", &["agent.sessions.close"])]
     #[tokio::test]
     async fn unimplemented_methods_say_so(#[case] method: &str, #[case] capabilities: &[&str]) {
         let params = json!({"companyId": A, "scopeKind": "instance", "stateKey": "k"});
@@ -226,5 +305,56 @@ mod tests {
             message.ends_with("\"plugin.state.write\" for method \"state.set\""),
             "{message}"
         );
+    }
+
+    /// Without params they answer what 2026.707.0 answers (the
+    /// `host-methods` property compares them all with the real hosts).
+    #[rstest]
+    #[case::company_first("projects.list", &["projects.read"], "companyId is required for this operation")]
+    #[case::local_folder("localFolders.status", &["local.folders"], "Local folder key is not declared by this plugin manifest")]
+    #[case::fetch("http.fetch", &["http.outbound"], "Invalid URL: undefined")]
+    #[case::secret("secrets.resolve", &["secrets.read-ref"], "Invalid secret reference: <empty>")]
+    #[case::event_name("events.emit", &["events.emit"], "Plugin \"conformance.test\" must provide a non-empty event name.")]
+    #[tokio::test]
+    async fn empty_params_answer_like_707(
+        #[case] method: &str,
+        #[case] capabilities: &[&str],
+        #[case] expected: &str,
+    ) {
+        let (code, message) = dispatch(
+            &ctx(capabilities),
+            method,
+            json!({}),
+            &ScopeContext::Unscoped,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (code, message.as_str()),
+            (rpc_code::INTERNAL_ERROR, expected)
+        );
+    }
+
+    #[tokio::test]
+    async fn every_707_method_has_a_handler_and_its_gate() {
+        use strum::IntoEnumIterator;
+        assert_eq!(Method::iter().count(), 93);
+        let (code, message) = dispatch(
+            &ctx(&[]),
+            "skills.managed.reset",
+            json!({}),
+            &ScopeContext::Unscoped,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(code, rpc_code::CAPABILITY_DENIED, "{message}");
+        let list = dispatch(
+            &ctx(&[]),
+            "entities.list",
+            json!({"entityType": "x"}),
+            &ScopeContext::Unscoped,
+        )
+        .await;
+        assert_eq!(list, Ok(json!([])));
     }
 }
