@@ -13,6 +13,7 @@
 pub mod attribution;
 pub mod authz;
 pub mod concurrent;
+pub mod host_methods;
 pub mod migrations;
 pub mod routes;
 pub mod scoping;
@@ -101,6 +102,7 @@ pub fn all() -> Vec<Box<dyn Property>> {
         Box::new(migrations::MigrationsProperty),
         Box::new(scoping::ScopingProperty),
         Box::new(routes::RoutesProperty),
+        Box::new(host_methods::HostMethodsProperty),
     ]
 }
 
