@@ -41,22 +41,45 @@ pub struct Profile {
     /// Worker→host calls for another company than the request's are refused
     /// (invocation scope, contract-db-worker.md B3 \[HEAD\]).
     pub invocation_scope: bool,
+    /// Host calls a worker makes while none of its invocations is active
+    /// (from a timer after its response was sent) and that name a company
+    /// are refused with −32005 `…: company context is required`; before
+    /// 2026.722.0 they pass unchecked (docs/findings.md F11).
+    pub unscoped_host_calls_refused: bool,
+    /// Such calls are admitted again for a company that has its own stored
+    /// config of the plugin (`POST /api/plugins/:id/config` with that
+    /// `companyId`), from 2026.817.0 (docs/findings.md F11).
+    pub plugin_config_grants_company_scope: bool,
 }
 
-/// 2026.707.0 to 2026.824.x: the reference behaviour.
+/// 2026.707.0: the reference behaviour.
 pub const PROFILE_707: Profile = Profile {
     name: "2026.707",
-    verified_on: &[
-        "2026.707.0",
-        "2026.722.0",
-        "2026.817.0",
-        "2026.824.0",
-        "2026.824.1",
-    ],
+    verified_on: &["2026.707.0"],
     local_unverified_bearer: UnverifiedBearer::FallsBackToBoard,
     unverified_bearer_message: "Unauthorized",
     unverified_bearer_refused_before_routing: false,
     invocation_scope: false,
+    unscoped_host_calls_refused: false,
+    plugin_config_grants_company_scope: false,
+};
+
+/// 2026.722.x to 2026.816.x: as 2026.707, but host calls outside any
+/// invocation are refused, whatever the plugin's config (F11).
+pub const PROFILE_722: Profile = Profile {
+    name: "2026.722",
+    verified_on: &["2026.722.0"],
+    unscoped_host_calls_refused: true,
+    ..PROFILE_707
+};
+
+/// 2026.817.x to 2026.830.x: as 2026.722, but a company with its own plugin
+/// config may be named by host calls outside any invocation (F11).
+pub const PROFILE_817: Profile = Profile {
+    name: "2026.817",
+    verified_on: &["2026.817.0", "2026.824.0", "2026.824.1"],
+    plugin_config_grants_company_scope: true,
+    ..PROFILE_722
 };
 
 /// 2026.831 and later (observed on 2026.916.1).
@@ -67,6 +90,8 @@ pub const PROFILE_916: Profile = Profile {
     unverified_bearer_message: "Agent token did not verify; obtain fresh credentials and retry",
     unverified_bearer_refused_before_routing: true,
     invocation_scope: true,
+    unscoped_host_calls_refused: true,
+    plugin_config_grants_company_scope: true,
 };
 
 /// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).
@@ -77,10 +102,11 @@ pub fn for_version(version: Option<&str>) -> &'static Profile {
     let Some(v) = version.and_then(crate::version::parse_loose) else {
         return &PROFILE_707;
     };
-    if (v.major, v.minor) >= (2026, 831) {
-        &PROFILE_916
-    } else {
-        &PROFILE_707
+    match (v.major, v.minor) {
+        m if m >= (2026, 831) => &PROFILE_916,
+        m if m >= (2026, 817) => &PROFILE_817,
+        m if m >= (2026, 722) => &PROFILE_722,
+        _ => &PROFILE_707,
     }
 }
 
@@ -110,7 +136,11 @@ mod tests {
     #[rstest]
     #[case(None, "2026.707")]
     #[case(Some("2026.707.0"), "2026.707")]
-    #[case(Some("2026.824.1"), "2026.707")]
+    #[case(Some("2026.721.9"), "2026.707")]
+    #[case(Some("2026.722.0"), "2026.722")]
+    #[case(Some("2026.722.0-canary.1"), "2026.722")]
+    #[case(Some("2026.817.0"), "2026.817")]
+    #[case(Some("2026.824.1"), "2026.817")]
     #[case(Some("2026.831.1"), "2026.916")]
     #[case(Some("2026.916.1"), "2026.916")]
     #[case(Some("2027.101.0"), "2026.916")]
@@ -126,5 +156,21 @@ mod tests {
         assert_eq!(PROFILE_707.unverified_warning(None), None);
         let warning = PROFILE_916.unverified_warning(Some("2027.101.0")).unwrap();
         assert!(warning.contains("2026.831.1, 2026.916.1"), "{warning}");
+    }
+
+    /// Each flag of F11 starts at its version and stays on after it.
+    #[test]
+    fn unscoped_call_flags_start_where_observed() {
+        let flags = |v| {
+            let p = for_version(Some(v));
+            (
+                p.unscoped_host_calls_refused,
+                p.plugin_config_grants_company_scope,
+            )
+        };
+        assert_eq!(flags("2026.707.0"), (false, false));
+        assert_eq!(flags("2026.722.0"), (true, false));
+        assert_eq!(flags("2026.817.0"), (true, true));
+        assert_eq!(flags("2026.916.1"), (true, true));
     }
 }
