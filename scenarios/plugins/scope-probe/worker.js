@@ -569,7 +569,10 @@ function probeTargets(input) {
     targetAgentId: nonBlankString(source.targetAgentId),
     documentKey: nonBlankString(source.documentKey) ?? DEFAULT_DOCUMENT_KEY,
     wakeup: source.wakeup === true || source.wakeup === "true",
-    deferred: input.routeKey === "probe" && source.deferred === true,
+    deferred: input.routeKey === "probe" && (source.deferred === true || source.deferredOnly === true),
+    // Only the deferred batch: no attempt inside the request, so nothing but
+    // the batch itself talks to the host about the target company.
+    deferredOnly: input.routeKey === "probe" && source.deferredOnly === true,
     deferredDelayMs: Math.min(
       Math.max(Number.isInteger(source.deferredDelayMs) ? source.deferredDelayMs : DEFAULT_DEFERRED_DELAY_MS, 0),
       MAX_DEFERRED_DELAY_MS,
@@ -590,11 +593,13 @@ async function runProbe(ctx, input) {
     ...targets,
   };
   const attempts = [];
-  await readAttempts(ctx, probe, attempts);
-  if (input.routeKey === "probe") {
-    await writeAttempts(ctx, probe, attempts, mutationActor(input.actor));
+  if (!probe.deferredOnly) {
+    await readAttempts(ctx, probe, attempts);
+    if (input.routeKey === "probe") {
+      await writeAttempts(ctx, probe, attempts, mutationActor(input.actor));
+    }
+    await recordRun(ctx, probe, attempts);
   }
-  await recordRun(ctx, probe, attempts);
   if (probe.deferred) {
     scheduleDeferred(ctx, probe, mutationActor(input.actor));
   }
