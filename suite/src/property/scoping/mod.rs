@@ -18,6 +18,14 @@
 //! `ctx.db.query` over whitelisted core tables is not company-scoped on any
 //! version: the property records what it returned as evidence (finding F9)
 //! instead of failing.
+//!
+//! After the cases, [`outside`] checks host calls made while no invocation of
+//! the worker is active, whose treatment differs by version (finding F11,
+//! profile flags `unscoped_host_calls_refused` and
+//! `plugin_config_grants_company_scope`). It runs last and alone: a case's
+//! request to the same worker would make an invocation active.
+
+mod outside;
 
 use std::sync::Mutex;
 
@@ -323,8 +331,27 @@ impl Property for ScopingProperty {
             })
             },
         );
-        if result.status == Status::Passed {
-            result.reason = evidence.into_inner().ok().flatten();
+        if result.status != Status::Passed {
+            return result;
+        }
+        let started = std::time::Instant::now();
+        let mut reasons: Vec<String> = evidence.into_inner().ok().flatten().into_iter().collect();
+        match env.handle.block_on(outside::check(env, &db, &probe)) {
+            Ok(found) => reasons.push(found),
+            Err(failure) => {
+                result.exchanges.extend(failure.exchanges.iter().cloned());
+                result.fail(Failure {
+                    step: "host calls outside any invocation (company C)".into(),
+                    message: failure.message,
+                    expected: failure.expected,
+                    actual: failure.actual,
+                    exchange: failure.exchanges.last().cloned(),
+                });
+            }
+        }
+        result.duration_ms += started.elapsed().as_millis() as u64;
+        if result.status == Status::Passed && !reasons.is_empty() {
+            result.reason = Some(reasons.join("; "));
         }
         result
     }
