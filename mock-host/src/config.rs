@@ -187,6 +187,9 @@ pub enum Defect {
     UnservedMethodNotFound,
     /// Unserved methods skip the capability gate.
     UnservedMethodUngated,
+    // Invocation scopes across versions (the `scoping` property's last phase).
+    /// Host calls made outside any invocation are refused, as from 2026.722.0.
+    UnscopedCallsRefused,
 }
 
 impl Defect {
@@ -249,6 +252,7 @@ impl Defect {
             Defect::UnservedMethodInternalError => "worker-to-host methods the mock does not serve answer -32603 \"Host method … is not implemented by the mock host\" from a catch-all instead of what 2026.707.0 answers to their params (e.g. \"companyId is required for this operation\")",
             Defect::UnservedMethodNotFound => "worker-to-host methods 2026.707.0 serves but the mock does not answer -32601 \"Host does not handle method\" instead of passing the capability gate and answering like 707.0",
             Defect::UnservedMethodUngated => "worker-to-host methods the mock does not serve skip the capability gate (no -32001 for a plugin that lacks their capability)",
+            Defect::UnscopedCallsRefused => "host calls a worker makes while none of its invocations is active are refused with -32005 \"company context is required\" (as from 2026.722.0) instead of passing unchecked as on 2026.707.0",
         }
     }
 
@@ -398,6 +402,7 @@ mod tests {
                 "unserved-method-internal-error",
                 "unserved-method-not-found",
                 "unserved-method-ungated",
+                "unscoped-calls-refused",
             ]
         );
         for d in Defect::iter() {

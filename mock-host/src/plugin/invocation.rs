@@ -12,7 +12,7 @@
 //!
 //! | invocation id on the call | any invocation active | outcome |
 //! |---|---|---|
-//! | none | no | allowed, unchecked (2026.707.0, finding F11) |
+//! | none | no | allowed, unchecked (2026.707.0, finding F11; refused with "company context is required" from 2026.722.0, which the mock does only as defect `unscoped-calls-refused`) |
 //! | none | yes | −32005 "missing, expired, or unknown invocation scope" |
 //! | unknown / ended | – | −32005, same text |
 //! | active, scoped to A | – | the requested company must be A |
@@ -31,6 +31,10 @@ use uuid::Uuid;
 pub enum ScopeContext {
     /// No invocation id and no invocation of the worker active.
     Unscoped,
+    /// The same, on a host that refuses such calls when they name a company
+    /// (2026.722.0 and later, docs/findings.md F11). The mock behaves as
+    /// 2026.707.0 and only gets here through a deliberate defect.
+    Outside,
     /// An id that names no active invocation, or no id while one is active.
     Invalid,
     /// The call belongs to an invocation scoped to this company.
@@ -122,6 +126,9 @@ pub fn check(
             )
         }
         ScopeContext::Unscoped => return Ok(()),
+        // Hosts that refuse these still serve an unfiltered companies.list.
+        ScopeContext::Outside if method == "companies.list" => return Ok(()),
+        ScopeContext::Outside => return denied("company context is required".into()),
         ScopeContext::Company(c) => c,
     };
     match requested {
@@ -277,6 +284,10 @@ mod tests {
     #[case::d1_deferred_get("issues.get", json!({"issueId": "x", "companyId": B}), ScopeContext::Unscoped, Ok(()))]
     #[case::d2_deferred_update("issues.update", json!({"issueId": "x", "companyId": B}), ScopeContext::Unscoped, Ok(()))]
     #[case::d3_deferred_create("issues.create", json!({"companyId": B}), ScopeContext::Unscoped, Ok(()))]
+    #[case::d1_refused_from_722("issues.get", json!({"issueId": "x", "companyId": B}), ScopeContext::Outside, Err(format!("Plugin \"{P}\" is not allowed to perform \"issues.get\": company context is required")))]
+    #[case::outside_companies_list("companies.list", json!({}), ScopeContext::Outside, Ok(()))]
+    #[case::outside_all_companies("state.get", json!({"scopeKind": "company"}), ScopeContext::Outside, Err(format!("Plugin \"{P}\" is not allowed to perform \"state.get\": company context is required")))]
+    #[case::outside_without_company("db.execute", json!({"sql": "INSERT INTO ns.t VALUES (1)"}), ScopeContext::Outside, Ok(()))]
     #[case::invalid_without_company("db.query", json!({"sql": "SELECT 1"}), ScopeContext::Invalid, Ok(()))]
     #[case::invalid_companies_list("companies.list", json!({}), ScopeContext::Invalid, missing("companies.list"))]
     #[case::company_scope_kind("activity.log", json!({"scopeKind": "company", "scopeId": B}), a(), mismatch("activity.log"))]

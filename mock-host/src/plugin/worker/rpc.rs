@@ -11,8 +11,10 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::WorkerHandle;
+use crate::config::Defect;
 use crate::error::{rpc_code, Error, Result};
 use crate::plugin::host_services;
+use crate::plugin::invocation::ScopeContext;
 
 impl WorkerHandle {
     /// Queues one message for the worker's stdin; `false` once it is gone.
@@ -72,7 +74,17 @@ impl WorkerHandle {
                 let id = id.clone();
                 let me = Arc::clone(self);
                 // Decided on arrival, as the real host does.
-                let scope = self.invocations.context(&msg);
+                let scope = match self.invocations.context(&msg) {
+                    // Defect unscoped-calls-refused: calls outside any
+                    // invocation are refused, as hosts from 2026.722.0 do,
+                    // where 2026.707.0 (the mock's version) lets them pass.
+                    ScopeContext::Unscoped
+                        if self.spec.services.defects.has(Defect::UnscopedCallsRefused) =>
+                    {
+                        ScopeContext::Outside
+                    }
+                    scope => scope,
+                };
                 tokio::spawn(async move {
                     let reply = match host_services::dispatch(
                         &me.spec.services,
