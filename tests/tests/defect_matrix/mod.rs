@@ -410,4 +410,23 @@ pub const MATRIX: &[Row] = &[
         &["ui-bridge.worker-errors"],
         "contract-db-worker.md B1 (WORKER_ERROR); contract-http.md §3.4 (502 bridge error)",
     ),
+    // Methods the mock does not serve: the host-methods property alone.
+    row_with(
+        &["--only", "host-methods"],
+        "unserved-method-internal-error",
+        &["host-methods"],
+        "contract-db-worker.md B1 (a handler's own error message); docs/host-methods.md",
+    ),
+    row_with(
+        &["--only", "host-methods"],
+        "unserved-method-not-found",
+        &["host-methods"],
+        "contract-db-worker.md B1 (-32601 only without a handler), B2.2 (the methods 2026.707.0 serves); docs/host-methods.md",
+    ),
+    row_with(
+        &["--only", "host-methods"],
+        "unserved-method-ungated",
+        &["host-methods"],
+        "contract-db-worker.md B3 (the capability gate before every handler); docs/host-methods.md",
+    ),
 ];
