@@ -429,4 +429,12 @@ pub const MATRIX: &[Row] = &[
         &["host-methods"],
         "contract-db-worker.md B3 (the capability gate before every handler); docs/host-methods.md",
     ),
+    // Invocation scopes by version: the scoping property alone (its last
+    // phase makes the calls outside any invocation).
+    row_with(
+        &["--only", "scoping"],
+        "unscoped-calls-refused",
+        &["scoping"],
+        "docs/findings.md F11 (2026.707.0: host calls outside any invocation pass unchecked); contract-db-worker.md B3",
+    ),
 ];
