@@ -50,7 +50,7 @@ impl Property for HostMethodsProperty {
     }
 
     fn source(&self) -> &'static str {
-        "contract-db-worker.md B1 (error codes), B2.2 (methods, capabilities), B3 (gate order); docs/host-methods.md"
+        "contract-db-worker.md B1 (error codes), B2.2 (methods, capabilities), B3 (gate order); docs/host-methods.md; docs/findings.md F28"
     }
 
     fn tags(&self) -> Vec<String> {
