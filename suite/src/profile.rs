@@ -20,6 +20,21 @@ pub enum UnverifiedBearer {
     Rejected,
 }
 
+/// What `companies.get` answers when the params name no company
+/// (docs/findings.md F28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyGetWithoutId {
+    /// The lookup runs with an unbound id and the query builder's failure
+    /// comes back as the message (2026.707.0, 722.0).
+    QueryFails,
+    /// The same failure, its column list with the company's
+    /// `interaction_resolver_governance` (2026.817.0).
+    QueryFailsWithGovernance,
+    /// `null`: an id that is no UUID is never looked up (2026.824.0 on).
+    Null,
+}
+
 /// Behaviour that differs between host versions.
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
@@ -50,6 +65,20 @@ pub struct Profile {
     /// config of the plugin (`POST /api/plugins/:id/config` with that
     /// `companyId`), from 2026.817.0 (docs/findings.md F11).
     pub plugin_config_grants_company_scope: bool,
+    /// `secrets.resolve` takes its company from the invocation and refuses a
+    /// reference it cannot read with the shape it expects (`Invalid secret
+    /// reference for plugin: <empty>. Use { type: "secret_ref", … }`); before
+    /// 2026.722.0 the text is `Invalid secret reference: <empty>`
+    /// (docs/findings.md F28).
+    pub secret_ref_error_shows_shape: bool,
+    /// The host serves the eight worker→host methods for issue interactions
+    /// and attachments, approvals and provider spans (`span.record`) that the
+    /// SDK declares from 2026.817.0; before, they answer −32601 and their
+    /// capabilities are unknown to the manifest validator (docs/findings.md
+    /// F28).
+    pub interaction_and_approval_methods: bool,
+    /// `companies.get` without a company id (docs/findings.md F28).
+    pub company_get_without_id: CompanyGetWithoutId,
 }
 
 /// 2026.707.0: the reference behaviour.
@@ -62,24 +91,42 @@ pub const PROFILE_707: Profile = Profile {
     invocation_scope: false,
     unscoped_host_calls_refused: false,
     plugin_config_grants_company_scope: false,
+    secret_ref_error_shows_shape: false,
+    interaction_and_approval_methods: false,
+    company_get_without_id: CompanyGetWithoutId::QueryFails,
 };
 
 /// 2026.722.x to 2026.816.x: as 2026.707, but host calls outside any
-/// invocation are refused, whatever the plugin's config (F11).
+/// invocation are refused, whatever the plugin's config (F11), and
+/// `secrets.resolve` words its refusal anew (F28).
 pub const PROFILE_722: Profile = Profile {
     name: "2026.722",
     verified_on: &["2026.722.0"],
     unscoped_host_calls_refused: true,
+    secret_ref_error_shows_shape: true,
     ..PROFILE_707
 };
 
-/// 2026.817.x to 2026.830.x: as 2026.722, but a company with its own plugin
-/// config may be named by host calls outside any invocation (F11).
+/// 2026.817.x to 2026.823.x: as 2026.722, but a company with its own plugin
+/// config may be named by host calls outside any invocation (F11); the eight
+/// new host methods are served and the company query reads one more column
+/// (F28).
 pub const PROFILE_817: Profile = Profile {
     name: "2026.817",
-    verified_on: &["2026.817.0", "2026.824.0", "2026.824.1"],
+    verified_on: &["2026.817.0"],
     plugin_config_grants_company_scope: true,
+    interaction_and_approval_methods: true,
+    company_get_without_id: CompanyGetWithoutId::QueryFailsWithGovernance,
     ..PROFILE_722
+};
+
+/// 2026.824.x to 2026.830.x: as 2026.817, but `companies.get` without an id
+/// answers `null` (F28).
+pub const PROFILE_824: Profile = Profile {
+    name: "2026.824",
+    verified_on: &["2026.824.0", "2026.824.1"],
+    company_get_without_id: CompanyGetWithoutId::Null,
+    ..PROFILE_817
 };
 
 /// 2026.831 and later (observed on 2026.916.1).
@@ -92,6 +139,9 @@ pub const PROFILE_916: Profile = Profile {
     invocation_scope: true,
     unscoped_host_calls_refused: true,
     plugin_config_grants_company_scope: true,
+    secret_ref_error_shows_shape: true,
+    interaction_and_approval_methods: true,
+    company_get_without_id: CompanyGetWithoutId::Null,
 };
 
 /// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).
@@ -104,6 +154,7 @@ pub fn for_version(version: Option<&str>) -> &'static Profile {
     };
     match (v.major, v.minor) {
         m if m >= (2026, 831) => &PROFILE_916,
+        m if m >= (2026, 824) => &PROFILE_824,
         m if m >= (2026, 817) => &PROFILE_817,
         m if m >= (2026, 722) => &PROFILE_722,
         _ => &PROFILE_707,
@@ -140,7 +191,9 @@ mod tests {
     #[case(Some("2026.722.0"), "2026.722")]
     #[case(Some("2026.722.0-canary.1"), "2026.722")]
     #[case(Some("2026.817.0"), "2026.817")]
-    #[case(Some("2026.824.1"), "2026.817")]
+    #[case(Some("2026.823.9"), "2026.817")]
+    #[case(Some("2026.824.0"), "2026.824")]
+    #[case(Some("2026.824.1"), "2026.824")]
     #[case(Some("2026.831.1"), "2026.916")]
     #[case(Some("2026.916.1"), "2026.916")]
     #[case(Some("2027.101.0"), "2026.916")]
@@ -172,5 +225,24 @@ mod tests {
         assert_eq!(flags("2026.722.0"), (true, false));
         assert_eq!(flags("2026.817.0"), (true, true));
         assert_eq!(flags("2026.916.1"), (true, true));
+    }
+
+    /// The flags of F28 start where they were pinned and stay on after.
+    #[test]
+    fn host_method_flags_start_where_observed() {
+        let flags = |v| {
+            let p = for_version(Some(v));
+            (
+                p.secret_ref_error_shows_shape,
+                p.interaction_and_approval_methods,
+                p.company_get_without_id,
+            )
+        };
+        use CompanyGetWithoutId::*;
+        assert_eq!(flags("2026.707.0"), (false, false, QueryFails));
+        assert_eq!(flags("2026.722.0"), (true, false, QueryFails));
+        assert_eq!(flags("2026.817.0"), (true, true, QueryFailsWithGovernance));
+        assert_eq!(flags("2026.824.0"), (true, true, Null));
+        assert_eq!(flags("2026.916.1"), (true, true, Null));
     }
 }

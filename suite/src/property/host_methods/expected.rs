@@ -1,6 +1,7 @@
 //! What the real hosts answer a worker→host call with `{}` params, by
-//! method, fixture variant and host version (observed on 2026.707.0 and
-//! 2026.916.1 in both deployment modes; docs/host-methods.md lists it).
+//! method, fixture variant and host version profile (observed on every
+//! published release from 2026.707.0 to 2026.916.1; docs/host-methods.md
+//! lists it, docs/findings.md F28 says where the versions part).
 //!
 //! The host answers in a fixed order (contract-db-worker.md B1, B3), so most
 //! of the table follows from three rules and only the handlers' own answers
@@ -16,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::fixture::{capabilities, Variant};
 use super::methods::{HostMethod, Since};
+use crate::profile::{CompanyGetWithoutId, Profile};
 
 /// One answer as the worker saw it, ids replaced by placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,9 +115,20 @@ pub const CAPABILITY_DENIED: i64 = -32001;
 /// `-32603`, a handler that threw without a plugin error code.
 pub const INTERNAL_ERROR: i64 = -32603;
 
+/// The newest methods a host of `profile` serves (the mock answers as
+/// 2026.707.0 does).
+pub fn served(profile: &Profile) -> Since {
+    if profile.interaction_and_approval_methods {
+        Since::V817
+    } else {
+        Since::V707
+    }
+}
+
 /// The expected answer of `method` called with `{}` through `variant` on a
-/// host of `version`.
-pub fn expect(method: &HostMethod, variant: Variant, version: Since) -> Expect {
+/// host of `profile`.
+pub fn expect(method: &HostMethod, variant: Variant, profile: &Profile) -> Expect {
+    let version = served(profile);
     if method.since > version {
         return Expect::err(
             METHOD_NOT_FOUND,
@@ -133,7 +146,7 @@ pub fn expect(method: &HostMethod, variant: Variant, version: Since) -> Expect {
             );
         }
     }
-    handler(method.name, variant, version)
+    handler(method.name, variant, profile)
 }
 
 /// `ensureCompanyId`: the first thing most handlers do.
@@ -145,9 +158,12 @@ const NO_SQL: &str = "Cannot read properties of undefined (reading 'length')";
 const NOT_DECLARED: &str = "Local folder key is not declared by this plugin manifest";
 const TELEMETRY_NAME: &str =
     "Plugin telemetry event names must be lowercase slugs using letters, numbers, \"_\" or \"-\".";
-/// The query builder's failure texts for the `undefined` keys (2026.707.0
-/// and 2026.916.1 alike). `companies.get` is 707's only: 916 answers `null`.
+/// The query builder's failure texts for the `undefined` keys, the same on
+/// every version but `companies.get`'s: its query gained a column in
+/// 2026.817.0, and from 824.0 it is not run at all (the answer is `null`).
 pub const COMPANIES_GET_707: &str = r#"Failed query: select "companies"."id", "companies"."name", "companies"."description", "companies"."status", "companies"."issue_prefix", "companies"."issue_counter", "companies"."budget_monthly_cents", "companies"."spent_monthly_cents", "companies"."attachment_max_bytes", "companies"."default_responsible_user_id", "companies"."require_board_approval_for_new_agents", "companies"."feedback_data_sharing_enabled", "companies"."feedback_data_sharing_consent_at", "companies"."feedback_data_sharing_consent_by_user_id", "companies"."feedback_data_sharing_terms_version", "companies"."brand_color", "company_logos"."asset_id", "companies"."created_at", "companies"."updated_at" from "companies" left join "company_logos" on "company_logos"."company_id" = "companies"."id" where "companies"."id" = $1
+params: "#;
+pub const COMPANIES_GET_817: &str = r#"Failed query: select "companies"."id", "companies"."name", "companies"."description", "companies"."status", "companies"."issue_prefix", "companies"."issue_counter", "companies"."budget_monthly_cents", "companies"."spent_monthly_cents", "companies"."attachment_max_bytes", "companies"."default_responsible_user_id", "companies"."require_board_approval_for_new_agents", "companies"."interaction_resolver_governance", "companies"."feedback_data_sharing_enabled", "companies"."feedback_data_sharing_consent_at", "companies"."feedback_data_sharing_consent_by_user_id", "companies"."feedback_data_sharing_terms_version", "companies"."brand_color", "company_logos"."asset_id", "companies"."created_at", "companies"."updated_at" from "companies" left join "company_logos" on "company_logos"."company_id" = "companies"."id" where "companies"."id" = $1
 params: "#;
 pub const STATE_GET: &str = r#"Failed query: select "id", "plugin_id", "scope_kind", "scope_id", "namespace", "state_key", "value_json", "updated_at" from "plugin_state" where ("plugin_state"."plugin_id" = $1 and "plugin_state"."scope_kind" = $2 and "plugin_state"."namespace" = $3 and "plugin_state"."state_key" = $4 and "plugin_state"."scope_id" is null)
 params: {pluginId},,default,"#;
@@ -159,9 +175,8 @@ pub const ENTITIES_UPSERT: &str = r#"Failed query: select "id", "plugin_id", "co
 params: {pluginId},,"#;
 
 /// The handler's own answer to `{}`, once both gates let the call through.
-fn handler(method: &str, variant: Variant, version: Since) -> Expect {
+fn handler(method: &str, variant: Variant, profile: &Profile) -> Expect {
     let internal = |m: &str| Expect::err(INTERNAL_ERROR, m);
-    let v707 = version == Since::V707;
     match method {
         // Data of the host: that they succeed is the rule.
         "companies.list" => Expect::Ok,
@@ -169,15 +184,20 @@ fn handler(method: &str, variant: Variant, version: Since) -> Expect {
         "config.get" => Expect::OkValue(json!({})),
         "localFolders.declarations" | "entities.list" => Expect::OkValue(json!([])),
         "events.subscribe" | "log" | "metrics.write" | "span.record" => Expect::OkValue(Value::Null),
-        "companies.get" if v707 => internal(COMPANIES_GET_707),
-        "companies.get" => Expect::OkValue(Value::Null),
+        "companies.get" => match profile.company_get_without_id {
+            CompanyGetWithoutId::QueryFails => internal(COMPANIES_GET_707),
+            CompanyGetWithoutId::QueryFailsWithGovernance => internal(COMPANIES_GET_817),
+            CompanyGetWithoutId::Null => Expect::OkValue(Value::Null),
+        },
         "db.namespace" | "db.query" | "db.execute" if variant != Variant::Database => {
             internal(NO_NAMESPACE)
         }
         "db.query" | "db.execute" => internal(NO_SQL),
         "events.emit" => internal("Plugin \"{pluginKey}\" must provide a non-empty event name."),
         "http.fetch" => internal("Invalid URL: undefined"),
-        "secrets.resolve" if v707 => internal("Invalid secret reference: <empty>"),
+        "secrets.resolve" if !profile.secret_ref_error_shows_shape => {
+            internal("Invalid secret reference: <empty>")
+        }
         "secrets.resolve" => internal(
             "Invalid secret reference for plugin: <empty>. Use { type: \"secret_ref\", secretId, version? }",
         ),
@@ -225,6 +245,7 @@ pub fn without_timestamps(text: &str) -> String {
 mod tests {
     use super::super::methods::METHODS;
     use super::*;
+    use crate::profile::{for_version, PROFILE_707, PROFILE_916};
 
     fn method(name: &str) -> &'static HostMethod {
         METHODS.iter().find(|m| m.name == name).unwrap()
@@ -244,7 +265,7 @@ mod tests {
         let e = expect(
             method("approvals.list"),
             Variant::NoCapabilities,
-            Since::V707,
+            &PROFILE_707,
         );
         assert!(matches!(
             e,
@@ -254,7 +275,7 @@ mod tests {
             }
         ));
         // Capability before the handler.
-        let e = expect(method("projects.list"), Variant::Database, Since::V916);
+        let e = expect(method("projects.list"), Variant::Database, &PROFILE_916);
         assert!(matches!(
             e,
             Expect::Err {
@@ -265,18 +286,53 @@ mod tests {
         // Ungated: the handler answers for every variant.
         for v in Variant::ALL {
             assert_eq!(
-                expect(method("entities.list"), v, Since::V707),
+                expect(method("entities.list"), v, &PROFILE_707),
                 Expect::OkValue(json!([]))
             );
         }
         assert_eq!(
-            expect(method("db.query"), Variant::All, Since::V707),
+            expect(method("db.query"), Variant::All, &PROFILE_707),
             Expect::err(INTERNAL_ERROR, NO_NAMESPACE)
         );
         assert_eq!(
-            expect(method("goals.create"), Variant::All, Since::V916),
+            expect(method("goals.create"), Variant::All, &PROFILE_916),
             Expect::err(INTERNAL_ERROR, COMPANY_REQUIRED)
         );
+    }
+
+    /// Where the published versions part (docs/findings.md F28): each row is
+    /// a version and what it answers for the three calls that change.
+    #[test]
+    fn versions_part_where_they_were_pinned() {
+        let not_found = Expect::err(
+            METHOD_NOT_FOUND,
+            "Host does not handle method \"approvals.list\"",
+        );
+        let company = Expect::err(INTERNAL_ERROR, COMPANY_REQUIRED);
+        let old_secret = Expect::err(INTERNAL_ERROR, "Invalid secret reference: <empty>");
+        let rows = [
+            ("2026.707.0", &not_found, COMPANIES_GET_707, true),
+            ("2026.722.0", &not_found, COMPANIES_GET_707, false),
+            ("2026.817.0", &company, COMPANIES_GET_817, false),
+            ("2026.824.0", &company, "", false),
+            ("2026.916.1", &company, "", false),
+        ];
+        for (version, approvals, companies_get, old_secrets) in rows {
+            let p = for_version(Some(version));
+            let call = |m| expect(method(m), Variant::All, p);
+            assert_eq!(&call("approvals.list"), approvals, "{version}");
+            let want = if companies_get.is_empty() {
+                Expect::OkValue(Value::Null)
+            } else {
+                Expect::err(INTERNAL_ERROR, companies_get)
+            };
+            assert_eq!(call("companies.get"), want, "{version}");
+            assert_eq!(
+                call("secrets.resolve") == old_secret,
+                old_secrets,
+                "{version}"
+            );
+        }
     }
 
     #[test]

@@ -174,9 +174,9 @@ mod tests {
         let all = capabilities(Variant::All, Since::V707);
         assert!(all.contains(&"local.folders") && all.contains(&"agents.managed"));
         assert!(!all.contains(&"approvals.read"));
-        assert!(capabilities(Variant::All, Since::V916).contains(&"approvals.read"));
+        assert!(capabilities(Variant::All, Since::V817).contains(&"approvals.read"));
         assert_eq!(
-            capabilities(Variant::NoCapabilities, Since::V916),
+            capabilities(Variant::NoCapabilities, Since::V817),
             vec!["api.routes.register"]
         );
         let db = manifest("k", Variant::Database, Since::V707);

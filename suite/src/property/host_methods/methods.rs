@@ -1,7 +1,8 @@
 //! Every worker→host method the plugin SDK declares (`WorkerToHostMethods`
 //! in the SDK's `protocol.ts`), with the capability the host's gate asks for
 //! (`METHOD_CAPABILITY_MAP`) and the first SDK version that declares it: 93
-//! in 2026.707.0, eight more in 2026.916.1. The `host-methods` check calls
+//! in 2026.707.0 and 722.0, eight more from 2026.817.0 (the host serves them
+//! from the same release). The `host-methods` check calls
 //! every one of them in every run; on a host that predates a method it must
 //! say so (`-32601`).
 //!
@@ -15,7 +16,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Since {
     V707,
-    V916,
+    /// 2026.817.0: issue interactions and attachments, approvals,
+    /// `span.record` (docs/findings.md F28).
+    V817,
 }
 
 /// One declared worker→host method.
@@ -55,7 +58,7 @@ pub const METHODS: &[HostMethod] = &[
     HostMethod { name: "metrics.write", capability: Some("metrics.write"), since: Since::V707 },
     HostMethod { name: "telemetry.track", capability: Some("telemetry.track"), since: Since::V707 },
     HostMethod { name: "log", capability: None, since: Since::V707 },
-    HostMethod { name: "span.record", capability: Some("environment.drivers.register"), since: Since::V916 },
+    HostMethod { name: "span.record", capability: Some("environment.drivers.register"), since: Since::V817 },
     HostMethod { name: "companies.list", capability: Some("companies.read"), since: Since::V707 },
     HostMethod { name: "companies.get", capability: Some("companies.read"), since: Since::V707 },
     HostMethod { name: "projects.list", capability: Some("projects.read"), since: Since::V707 },
@@ -91,17 +94,17 @@ pub const METHODS: &[HostMethod] = &[
     HostMethod { name: "issues.listComments", capability: Some("issue.comments.read"), since: Since::V707 },
     HostMethod { name: "issues.createComment", capability: Some("issue.comments.create"), since: Since::V707 },
     HostMethod { name: "issues.createInteraction", capability: Some("issue.interactions.create"), since: Since::V707 },
-    HostMethod { name: "issues.listInteractions", capability: Some("issue.interactions.read"), since: Since::V916 },
-    HostMethod { name: "issues.respondInteraction", capability: Some("issue.interactions.respond"), since: Since::V916 },
-    HostMethod { name: "issues.listAttachments", capability: Some("issue.attachments.read"), since: Since::V916 },
-    HostMethod { name: "issues.getAttachmentContent", capability: Some("issue.attachments.read"), since: Since::V916 },
+    HostMethod { name: "issues.listInteractions", capability: Some("issue.interactions.read"), since: Since::V817 },
+    HostMethod { name: "issues.respondInteraction", capability: Some("issue.interactions.respond"), since: Since::V817 },
+    HostMethod { name: "issues.listAttachments", capability: Some("issue.attachments.read"), since: Since::V817 },
+    HostMethod { name: "issues.getAttachmentContent", capability: Some("issue.attachments.read"), since: Since::V817 },
     HostMethod { name: "issues.documents.list", capability: Some("issue.documents.read"), since: Since::V707 },
     HostMethod { name: "issues.documents.get", capability: Some("issue.documents.read"), since: Since::V707 },
     HostMethod { name: "issues.documents.upsert", capability: Some("issue.documents.write"), since: Since::V707 },
     HostMethod { name: "issues.documents.delete", capability: Some("issue.documents.write"), since: Since::V707 },
-    HostMethod { name: "approvals.list", capability: Some("approvals.read"), since: Since::V916 },
-    HostMethod { name: "approvals.get", capability: Some("approvals.read"), since: Since::V916 },
-    HostMethod { name: "approvals.decide", capability: Some("approvals.respond"), since: Since::V916 },
+    HostMethod { name: "approvals.list", capability: Some("approvals.read"), since: Since::V817 },
+    HostMethod { name: "approvals.get", capability: Some("approvals.read"), since: Since::V817 },
+    HostMethod { name: "approvals.decide", capability: Some("approvals.respond"), since: Since::V817 },
     HostMethod { name: "agents.list", capability: Some("agents.read"), since: Since::V707 },
     HostMethod { name: "agents.get", capability: Some("agents.read"), since: Since::V707 },
     HostMethod { name: "agents.pause", capability: Some("agents.pause"), since: Since::V707 },

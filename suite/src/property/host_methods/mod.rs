@@ -68,7 +68,7 @@ impl Property for HostMethodsProperty {
         };
         let started = Instant::now();
         let mut result = base_result(self, env, config);
-        let version = version_of(env.profile.name);
+        let version = expected::served(env.profile);
         let outcome = env.handle.block_on(run(env, &sdk, version));
         result.duration_ms = started.elapsed().as_millis() as u64;
         let observed = match outcome {
@@ -83,7 +83,7 @@ impl Property for HostMethodsProperty {
         result.cases = Some(calls as u32);
         result.exchanges = observed.exchanges.clone();
         result.details = Some(observed.table());
-        let mismatches = observed.mismatches(version);
+        let mismatches = observed.mismatches(env.profile);
         if let Some(unknown) = observed.undeclared.first() {
             result.fail(Failure::new(
                 "declared methods",
@@ -122,16 +122,6 @@ impl Property for HostMethodsProperty {
     }
 }
 
-/// The version column of the host: the profile's (the mock answers as
-/// 2026.707.0 does).
-fn version_of(profile: &str) -> Since {
-    if profile == crate::profile::PROFILE_916.name {
-        Since::V916
-    } else {
-        Since::V707
-    }
-}
-
 /// What the fixtures got back.
 struct Observed {
     answers: BTreeMap<Variant, BTreeMap<&'static str, Answer>>,
@@ -154,11 +144,11 @@ impl Observed {
         Value::Object(out)
     }
 
-    fn mismatches(&self, version: Since) -> Vec<Value> {
+    fn mismatches(&self, profile: &crate::profile::Profile) -> Vec<Value> {
         let mut out = Vec::new();
         for (variant, answers) in &self.answers {
             for method in METHODS {
-                let expect = expected::expect(method, *variant, version);
+                let expect = expected::expect(method, *variant, profile);
                 let actual = answers.get(method.name);
                 let ok = match (&expect, actual) {
                     (Expect::Skip, _) => true,
