@@ -6,6 +6,7 @@
 //! the host installs it by local path. The manifest facts the scenarios need
 //! (key, row id, namespace) come from the host's install answer.
 
+pub mod generated;
 mod package;
 
 use std::path::{Path, PathBuf};
