@@ -18,7 +18,8 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
 }
 
 /// `companies.get {companyId}` → the row or `null`. Without an id, 2026.707.0
-/// binds `undefined` and its query builder fails (916.1 answers `null`).
+/// binds `undefined` and its query builder fails (from 824.0 the real host
+/// answers `null`; docs/findings.md F28).
 pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
     match uuid_param(p, "companyId")? {
         Some(id) => Ok(companies::find(pg(client), id)
