@@ -22,6 +22,16 @@ const JSON_LIMIT: usize = 10 * 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct JsonBody(pub Option<Value>);
 
+/// The actor and the parsed body the pipeline attached to a request
+/// (nobody and no body when it attached none).
+pub fn actor_and_body(req: &axum::extract::Request) -> (Actor, JsonBody) {
+    let ext = req.extensions();
+    (
+        ext.get::<Actor>().cloned().unwrap_or(Actor::None),
+        ext.get::<JsonBody>().cloned().unwrap_or_default(),
+    )
+}
+
 impl JsonBody {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.as_ref().and_then(|v| v.get(key))

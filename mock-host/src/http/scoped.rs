@@ -14,7 +14,6 @@ use crate::error::{error_response, json_response, rpc_code, Error, Result};
 use crate::host::AppState;
 use crate::http::actor::Actor;
 use crate::http::authz;
-use crate::http::pipeline::JsonBody;
 use crate::plugin::lifecycle::{self, PluginRow};
 use crate::plugin::worker::DEFAULT_RPC_TIMEOUT;
 use crate::services::issues;
@@ -260,16 +259,7 @@ async fn handle(
     request_path: String,
     req: Request,
 ) -> Result<Response> {
-    let actor = req
-        .extensions()
-        .get::<Actor>()
-        .cloned()
-        .unwrap_or(Actor::None);
-    let body = req
-        .extensions()
-        .get::<JsonBody>()
-        .cloned()
-        .unwrap_or_default();
+    let (actor, body) = crate::http::pipeline::actor_and_body(&req);
     let method = req.method().clone();
     let headers = req.headers().clone();
     let defects = &state.config.defects;

@@ -113,16 +113,7 @@ pub async fn action(State(state): State<AppState>, req: Request) -> Response {
 }
 
 async fn bridge(state: &AppState, route: Bridge, req: Request) -> Response {
-    let actor = req
-        .extensions()
-        .get::<Actor>()
-        .cloned()
-        .unwrap_or(Actor::None);
-    let body = req
-        .extensions()
-        .get::<JsonBody>()
-        .cloned()
-        .unwrap_or_default();
+    let (actor, body) = crate::http::pipeline::actor_and_body(&req);
     match serve(state, route, req.uri().path(), &actor, &body).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
