@@ -33,6 +33,7 @@ use conformance::target::mock::MockTarget;
 use conformance::target::paperclip::PaperclipTarget;
 use conformance::target::{DeploymentMode, HostTarget, StartContext};
 use conformance::world::{write_adapter_script, World};
+use mock_host::plugin::host_services::ServiceCtx;
 use serde_json::json;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -78,7 +79,7 @@ async fn measure(
     cache: &PathBuf,
     starts: usize,
     load: &Load,
-) -> Figures {
+) -> Vec<Figures> {
     let progress = Progress::stderr(false);
     let mut cold = Vec::new();
     let mut kept = None;
@@ -192,13 +193,46 @@ async fn measure(
     for t in tasks {
         total += t.await.unwrap();
     }
-    let figures = Figures {
+    let mut figures = vec![Figures {
         host: target.label(),
         cold_start_ms: cold,
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         throughput_rps: total as f64 / load.seconds as f64,
-    };
+    }];
+    // Beside the mock: its host services without its HTTP layer, on the
+    // same database and smoke.
+    if host.info.kind == "mock" && wanted("floor") {
+        let company = world.company("a").unwrap().id.clone();
+        let services = ServiceCtx {
+            pool: mock_host::db::pool(&db.url).unwrap(),
+            plugin_id: installed.id.parse().unwrap(),
+            plugin_key: installed.key.clone(),
+            capabilities: Arc::new(
+                installed.record["manifestJson"]["capabilities"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect(),
+            ),
+            defects: Default::default(),
+        };
+        let target = worker_floor::Target {
+            root: issue.id.clone(),
+            company: company.clone(),
+        };
+        figures.push(
+            worker_floor::measure(
+                std::path::Path::new("node"),
+                &prepared.dir,
+                load,
+                worker_floor::Answers::Services(Arc::new(services), company),
+                Some(target),
+            )
+            .await,
+        );
+    }
     host.stop().await.unwrap();
     pg.drop_database(db).await.unwrap();
     drop(run_dir);
@@ -236,7 +270,14 @@ async fn measure_floor(cache: &std::path::Path, load: &Load) -> Figures {
     let prepared = plugin::prepare(&source, dir.path(), None, None, Some(cache))
         .await
         .unwrap();
-    worker_floor::measure(std::path::Path::new("node"), &prepared.dir, load).await
+    worker_floor::measure(
+        std::path::Path::new("node"),
+        &prepared.dir,
+        load,
+        worker_floor::Answers::Canned,
+        None,
+    )
+    .await
 }
 
 fn wanted(part: &str) -> bool {
@@ -280,10 +321,10 @@ fn main() {
             rows.push(measure_floor(&cache, &load).await);
         }
         if wanted("mock") {
-            rows.push(measure(&mock_target, &pg, &cache, 5, &load).await);
+            rows.extend(measure(&mock_target, &pg, &cache, 5, &load).await);
         }
         if wanted("real") {
-            rows.push(measure(&PaperclipTarget { version }, &pg, &cache, 2, &load).await);
+            rows.extend(measure(&PaperclipTarget { version }, &pg, &cache, 2, &load).await);
         }
         let admin = pg.admin_url().to_string();
         // The whole default run, as a user starts it, once per host.
@@ -312,8 +353,14 @@ fn main() {
         }
         let by = |prefix: &str| rows.iter().find(|f| f.host.starts_with(prefix));
         let mut ratios = serde_json::Map::new();
-        if let (Some(mock), Some(floor)) = (by("mock"), by("floor")) {
+        if let (Some(mock), Some(floor)) = (by("mock"), by("floor (")) {
             ratios.insert("mock_p50_over_floor_p50".into(), json!(mock.p50_ms / floor.p50_ms));
+        }
+        if let (Some(mock), Some(floor)) = (by("mock"), by("floor + ")) {
+            ratios.insert(
+                "mock_p50_over_services_floor_p50".into(),
+                json!(mock.p50_ms / floor.p50_ms),
+            );
         }
         if let (Some(mock), Some(real)) = (by("mock"), by("paperclip")) {
             ratios.insert("real_p50_over_mock_p50".into(), json!(real.p50_ms / mock.p50_ms));

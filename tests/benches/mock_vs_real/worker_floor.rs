@@ -1,10 +1,14 @@
-//! The floor under any host's scoped-route latency: the smoke plugin's node
-//! worker driven directly over stdio, with no HTTP, no auth and no
-//! database. The bench sends `handleApiRequest` for the same summary route
-//! the hosts are measured on, and answers the worker's two host calls
-//! (`db.query`, `issues.summaries.getOrchestration`) at once with answers
-//! shaped like a host's, so the worker does the same work it does behind a
-//! host. What a host adds on top of this is its own cost.
+//! The floors under a host's scoped-route latency: the smoke plugin's node
+//! worker driven directly over stdio, with no HTTP, no routing and no auth.
+//! The bench sends `handleApiRequest` for the same summary route the hosts
+//! are measured on and answers the worker's two host calls (`db.query`,
+//! `issues.summaries.getOrchestration`) in one of two ways:
+//!
+//! - [`Answers::Canned`]: at once, with answers shaped like a host's — the
+//!   worker and the pipe alone, the least any host can take;
+//! - [`Answers::Services`]: through the mock host's own host services on the
+//!   bench database — what is left of the mock once its HTTP layer (routing,
+//!   actor, company resolution, invocation bookkeeping) is taken away.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mock_host::plugin::host_services::{dispatch, ServiceCtx};
+use mock_host::plugin::invocation::ScopeContext;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
@@ -27,8 +33,23 @@ const COMPANY: &str = "44444444-4444-4444-8444-444444444444";
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 
+/// Where the worker's host calls are answered from.
+#[derive(Clone)]
+pub enum Answers {
+    Canned,
+    /// The mock's services, scoped to the company of the request.
+    Services(Arc<ServiceCtx>, String),
+}
+
+/// The root issue and company the summary route is asked about.
+pub struct Target {
+    pub root: String,
+    pub company: String,
+}
+
 /// A running worker and the two halves of its stdio.
 struct Worker {
+    target: Target,
     to_worker: mpsc::UnboundedSender<String>,
     pending: Pending,
     next_id: AtomicU64,
@@ -36,7 +57,14 @@ struct Worker {
 }
 
 impl Worker {
-    async fn spawn(node: &Path, plugin_dir: &Path, manifest: Value, namespace: &str) -> Arc<Self> {
+    async fn spawn(
+        node: &Path,
+        plugin_dir: &Path,
+        manifest: Value,
+        namespace: &str,
+        answers: Answers,
+        target: Target,
+    ) -> Arc<Self> {
         let mut child = Command::new(node)
             .arg(plugin_dir.join("worker.js"))
             .current_dir(plugin_dir)
@@ -58,6 +86,7 @@ impl Worker {
         });
         let pending: Pending = Arc::default();
         let worker = Arc::new(Worker {
+            target,
             to_worker,
             pending: Arc::clone(&pending),
             next_id: AtomicU64::new(1),
@@ -73,9 +102,19 @@ impl Worker {
                 match (msg.get("id"), msg.get("method")) {
                     // A worker→host call: answered at once.
                     (Some(id), Some(method)) => {
-                        let result = host_answer(method.as_str().unwrap_or_default());
-                        let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
-                        let _ = replies.send(format!("{reply}\n"));
+                        let method = method.as_str().unwrap_or_default().to_string();
+                        let (id, replies) = (id.clone(), replies.clone());
+                        let params = msg.get("params").cloned().unwrap_or(Value::Null);
+                        let answers = answers.clone();
+                        tokio::spawn(async move {
+                            let reply = match answer(&answers, &method, params).await {
+                                Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                                Err((code, message)) => {
+                                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+                                }
+                            };
+                            let _ = replies.send(format!("{reply}\n"));
+                        });
                     }
                     (Some(id), None) => {
                         let id = id.as_u64().unwrap_or_default();
@@ -116,10 +155,12 @@ impl Worker {
     }
 
     async fn summary(&self) {
-        let answer = self.call("handleApiRequest", summary_request()).await;
+        let answer = self
+            .call("handleApiRequest", summary_request(&self.target))
+            .await;
         assert_eq!(
             answer.pointer("/result/body/rootIssueId"),
-            Some(&json!(ROOT)),
+            Some(&json!(self.target.root)),
             "the worker answered the summary: {answer}"
         );
     }
@@ -127,18 +168,35 @@ impl Worker {
 
 /// The `handleApiRequest` input a host sends for `GET …/issues/:id/smoke`
 /// from the local board.
-fn summary_request() -> Value {
+fn summary_request(target: &Target) -> Value {
+    let root = &target.root;
     json!({
         "routeKey": "summary",
         "method": "GET",
-        "path": format!("/issues/{ROOT}/smoke"),
-        "params": {"issueId": ROOT},
+        "path": format!("/issues/{root}/smoke"),
+        "params": {"issueId": root},
         "query": {},
         "body": null,
         "actor": {"actorType": "user", "actorId": "local-board", "agentId": null, "userId": "local-board", "runId": null},
-        "companyId": COMPANY,
+        "companyId": target.company,
         "headers": {"accept": "application/json"},
     })
+}
+
+/// One host call answered from `answers`.
+async fn answer(answers: &Answers, method: &str, params: Value) -> Result<Value, (i64, String)> {
+    match answers {
+        Answers::Canned => Ok(host_answer(method)),
+        Answers::Services(services, company) => {
+            dispatch(
+                services,
+                method,
+                params,
+                &ScopeContext::Company(company.clone()),
+            )
+            .await
+        }
+    }
 }
 
 /// What a host answers the summary route's two host calls with, after one
@@ -170,7 +228,13 @@ fn host_answer(method: &str) -> Value {
 
 /// Measures the floor like the hosts: sequential latency, then throughput
 /// with concurrent callers.
-pub async fn measure(node: &Path, plugin_dir: &Path, load: &Load) -> Figures {
+pub async fn measure(
+    node: &Path,
+    plugin_dir: &Path,
+    load: &Load,
+    answers: Answers,
+    target: Option<Target>,
+) -> Figures {
     let manifest_path = plugin_dir.join("manifest.js");
     let out = std::process::Command::new(node)
         .args([
@@ -183,11 +247,21 @@ pub async fn measure(node: &Path, plugin_dir: &Path, load: &Load) -> Figures {
         .expect("node evaluates the manifest");
     let manifest: Value = serde_json::from_slice(&out.stdout).expect("manifest JSON");
     let started = Instant::now();
+    let label = match answers {
+        Answers::Canned => "floor (worker over stdio)",
+        Answers::Services(..) => "floor + mock host services",
+    };
+    let target = target.unwrap_or(Target {
+        root: ROOT.into(),
+        company: COMPANY.into(),
+    });
     let worker = Worker::spawn(
         node,
         plugin_dir,
         manifest,
         "plugin_orchestration_smoke_f0168a9975",
+        answers,
+        target,
     )
     .await;
     let cold = started.elapsed().as_millis();
@@ -220,7 +294,7 @@ pub async fn measure(node: &Path, plugin_dir: &Path, load: &Load) -> Figures {
         total += t.await.unwrap();
     }
     Figures {
-        host: "floor (worker over stdio)".into(),
+        host: label.into(),
         cold_start_ms: vec![cold],
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
