@@ -400,7 +400,7 @@ impl Session {
             Arc::new(World::bootstrap_as(&client, mode, db.as_deref(), adapter, token).await?);
         let host = self.host()?;
         if let Some(db) = &db {
-            same_database(db, &world, &host.base_url).await?;
+            setup::same_database(db, &world, &host.base_url).await?;
         }
         progress.step("world ready: companies a, b; agents a1, a2, b1");
         Ok(Stage {
@@ -573,30 +573,4 @@ impl Session {
         }
         errors
     }
-}
-
-/// The database the run reads must be the host's: the companies the world
-/// just created over REST must be in it. Otherwise every row assertion would
-/// blame the host for a wrong `--host-database-url`.
-async fn same_database(db: &HostDb, world: &World, base_url: &str) -> Result<()> {
-    let Some((_, company)) = world.companies.first() else {
-        return Ok(());
-    };
-    let found = db
-        .rows(
-            "select id from companies where id::text = $1",
-            &[serde_json::json!(company.id)],
-        )
-        .await;
-    let why = match found {
-        Ok(rows) if !rows.is_empty() => return Ok(()),
-        Ok(_) => "is not in it".to_string(),
-        Err(e) => format!("cannot be read from it ({e})"),
-    };
-    Err(Error::Usage(format!(
-        "the database given for the host is not the one the host at {base_url} uses: \
-         company {} that the run just created over REST {why}; \
-         pass the host's own database with --host-database-url",
-        company.id
-    )))
 }

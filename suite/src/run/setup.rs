@@ -1,13 +1,16 @@
-//! Set-up steps of a run that are not about the host: the run directory and
-//! the plugins the checks need.
+//! Set-up steps of a run that are not about the host: the run directory,
+//! the plugins the checks need, and the check that a given host database is
+//! the host's.
 
 use std::path::PathBuf;
 
 use super::{RunOptions, Stage};
+use crate::db::HostDb;
 use crate::error::{Error, Result};
 use crate::plugin::{self, InstalledPlugin};
 use crate::progress::Progress;
 use crate::target::RunningHost;
+use crate::world::World;
 
 /// The plugins of a run, once installed.
 pub(crate) struct Installed {
@@ -110,4 +113,30 @@ pub(crate) fn make_run_dir() -> Result<tempfile::TempDir> {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("setting permissions on", dir.path(), e))?;
     Ok(dir)
+}
+
+/// The database the run reads must be the host's: the companies the world
+/// just created over REST must be in it. Otherwise every row assertion would
+/// blame the host for a wrong `--host-database-url`.
+pub(super) async fn same_database(db: &HostDb, world: &World, base_url: &str) -> Result<()> {
+    let Some((_, company)) = world.companies.first() else {
+        return Ok(());
+    };
+    let found = db
+        .rows(
+            "select id from companies where id::text = $1",
+            &[serde_json::json!(company.id)],
+        )
+        .await;
+    let why = match found {
+        Ok(rows) if !rows.is_empty() => return Ok(()),
+        Ok(_) => "is not in it".to_string(),
+        Err(e) => format!("cannot be read from it ({e})"),
+    };
+    Err(Error::Usage(format!(
+        "the database given for the host is not the one the host at {base_url} uses: \
+         company {} that the run just created over REST {why}; \
+         pass the host's own database with --host-database-url",
+        company.id
+    )))
 }
