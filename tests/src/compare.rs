@@ -455,10 +455,18 @@ mod tests {
 
     #[test]
     fn nonces_are_normalized_at_the_end_and_inside_paths() {
-        assert_eq!(normalize_nonce("scope worker 1bb39462"), "scope worker <nonce>");
-        assert_eq!(normalize_nonce("scope-worker-1bb39462"), "scope-worker-<nonce>");
         assert_eq!(
-            normalize_nonce("POST /api/plugins/conformance.host-call-all-capabilities-df57a0ca/api/call"),
+            normalize_nonce("scope worker 1bb39462"),
+            "scope worker <nonce>"
+        );
+        assert_eq!(
+            normalize_nonce("scope-worker-1bb39462"),
+            "scope-worker-<nonce>"
+        );
+        assert_eq!(
+            normalize_nonce(
+                "POST /api/plugins/conformance.host-call-all-capabilities-df57a0ca/api/call"
+            ),
             "POST /api/plugins/conformance.host-call-all-capabilities-<nonce>/api/call"
         );
         assert_eq!(
@@ -476,7 +484,10 @@ mod tests {
             normalize_str("Failed query: x\nparams: a,,default,2026-12-07T05:28:26.794Z,2026-12-07T05:28:26.794Z"),
             "Failed query: x\nparams: a,,default,<time>,<time>"
         );
-        assert_eq!(normalize_str("plugin_host_call_76944f61ae"), "plugin_host_call_<hash>");
+        assert_eq!(
+            normalize_str("plugin_host_call_76944f61ae"),
+            "plugin_host_call_<hash>"
+        );
         assert_eq!(normalize_str("plugin_host_call"), "plugin_host_call");
     }
 }
