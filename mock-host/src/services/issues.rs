@@ -317,28 +317,24 @@ pub async fn replace_blockers(
     Ok(())
 }
 
+/// The issues blocking one issue (`$1` is the blocked one) and the issues
+/// one issue blocks (`$1` is the blocker): the same summary columns.
+const BLOCKED_BY: &str =
+    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+     FROM issue_relations r JOIN issues i ON i.id = r.issue_id
+     WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id";
+const BLOCKS: &str =
+    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+     FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
+     WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id";
+
 /// `{blockedBy, blocks}` summaries, each sorted by title.
 pub async fn relations(c: &impl Db, issue_id: Uuid) -> Result<Value> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&issue_id];
     // Both directions at once: the connection pipelines them.
     let (blocked_by, blocks) = tokio::try_join!(
-        async {
-            rows::query_entities(
-            c,
-            "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
-             FROM issue_relations r JOIN issues i ON i.id = r.issue_id
-             WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
-            &[&issue_id],
-        ).await
-        },
-        async {
-            rows::query_entities(
-            c,
-            "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
-             FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
-             WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id",
-            &[&issue_id],
-        ).await
-        },
+        rows::query_entities(c, BLOCKED_BY, &params),
+        rows::query_entities(c, BLOCKS, &params),
     )?;
     Ok(json!({ "blockedBy": blocked_by, "blocks": blocks }))
 }

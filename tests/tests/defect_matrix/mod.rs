@@ -89,11 +89,8 @@ const fn ui_bridge_row(
     rule: &'static str,
 ) -> Row {
     Row {
-        defect,
-        mode,
-        must_catch,
-        rule,
         args: UI_BRIDGE,
+        ..row(defect, mode, must_catch, rule)
     }
 }
 
