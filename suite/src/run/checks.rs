@@ -9,6 +9,7 @@ use super::setup::Installed;
 use super::{RunOptions, Stage};
 use crate::check::catalog::Catalog;
 use crate::check::{CheckResult, Failure, Level, Status};
+use crate::profile::Profile;
 use crate::progress::Progress;
 use crate::property::{PropertyConfig, PropertyEnv};
 use crate::scenario::runner::{run_scenario, RunContext};
@@ -39,7 +40,7 @@ pub(super) async fn run(
         client: &stage.client,
         world: &stage.world,
         db: stage.db.as_deref(),
-        host_version: host.info.version.as_deref(),
+        host_version: gate_version(host.info.version.as_deref(), stage.profile),
         vars: &vars,
         repro_prefix: &opts.repro_prefix,
     };
@@ -171,6 +172,18 @@ pub(super) fn install_refused(
     checks
 }
 
+/// The version a scenario's `versions` gate is held against. A host that
+/// reports no release version (the mock, an authenticated 2026.707.0 asked
+/// anonymously) behaves as its profile, so it is gated as the first
+/// version that profile was verified on: the mock, which plays 2026.707,
+/// runs the scenarios written for 2026.707.0 and not those of later
+/// releases.
+fn gate_version<'a>(reported: Option<&'a str>, profile: &'static Profile) -> Option<&'a str> {
+    reported
+        .filter(|v| crate::version::parse_loose(v).is_some())
+        .or_else(|| profile.verified_on.first().copied())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +200,24 @@ mod tests {
         assert!(results
             .iter()
             .any(|r| r.id == "restart.plugin-state-kept" && r.status == Status::Skipped));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::gate_version;
+    use crate::profile::for_version;
+
+    #[test]
+    fn a_host_without_a_release_version_is_gated_as_its_profile() {
+        assert_eq!(
+            gate_version(Some("mock-0.1.0"), for_version(Some("mock-0.1.0"))),
+            Some("2026.707.0")
+        );
+        assert_eq!(gate_version(None, for_version(None)), Some("2026.707.0"));
+        assert_eq!(
+            gate_version(Some("2026.916.1"), for_version(Some("2026.916.1"))),
+            Some("2026.916.1")
+        );
     }
 }
