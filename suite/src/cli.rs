@@ -82,6 +82,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
 
+    /// Also write a self-contained HTML report to this file: the summary,
+    /// the route declarations × callers matrix as a picture, and every
+    /// failure with its exchange and replay command.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+
     /// Admin URL of a PostgreSQL server for the run's database.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,

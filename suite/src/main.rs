@@ -96,6 +96,10 @@ fn list(args: ListArgs) -> ExitCode {
 
 fn options(args: &RunArgs) -> Result<RunOptions> {
     let host: HostSpec = args.host.parse()?;
+    // A report that cannot be written is refused before the run, not after.
+    if let Some(path) = &args.html {
+        conformance::report::html::check_destination(path)?;
+    }
     let mut repro = format!(
         "cargo run --release -p conformance -- run --host {}",
         args.host
@@ -288,6 +292,12 @@ async fn run(args: RunArgs) -> ExitCode {
     if let Some(path) = &args.json {
         if let Err(e) = std::fs::write(path, json::render(&report)) {
             eprintln!("error: writing the JSON report to {}: {e}", path.display());
+            code = 2;
+        }
+    }
+    if let Some(path) = &args.html {
+        if let Err(e) = conformance::report::html::write_run(&report, path) {
+            eprintln!("error: {e}");
             code = 2;
         }
     }

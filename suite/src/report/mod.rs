@@ -2,6 +2,7 @@
 //! systems (`junit`).
 
 pub mod diff;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;

@@ -15,6 +15,7 @@ pub mod case;
 pub mod exec;
 pub mod fixed;
 pub mod fixture;
+pub mod matrix;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
@@ -29,6 +30,7 @@ use serde_json::{json, Value};
 use self::case::RoutesCase;
 use self::exec::Facts;
 use self::fixture::{Cell, FixturePackage};
+use self::matrix::MatrixRecorder;
 use self::model::{Expect, Prediction};
 use super::{base_result, run_property, CaseFailure, Property, PropertyConfig, PropertyEnv};
 use crate::check::{CheckResult, Failure, Status};
@@ -103,14 +105,15 @@ impl Property for RoutesProperty {
             }
         };
         let key = facts.plugin_key.clone();
+        let authenticated = env.world.mode == DeploymentMode::Authenticated;
         let runner = Runner {
             env,
             facts: Mutex::new(facts),
             per_cell: Mutex::new(BTreeMap::new()),
+            matrix: MatrixRecorder::new(authenticated),
         };
         let mut result = runner.fixed(self, config);
         if result.failure.is_none() {
-            let authenticated = env.world.mode == DeploymentMode::Authenticated;
             result = run_property(self, env, config, case::cases(authenticated), |c| {
                 runner.run(c)
             });
@@ -120,6 +123,7 @@ impl Property for RoutesProperty {
         }
         result.duration_ms = started.elapsed().as_millis() as u64;
         result.reason = Some(runner.cell_report());
+        result.details = Some(json!({ "matrix": runner.matrix.to_json() }));
         env.handle.block_on(async {
             let _ = env
                 .client
@@ -137,6 +141,8 @@ struct Runner<'a> {
     env: &'a PropertyEnv,
     facts: Mutex<Facts>,
     per_cell: Mutex<BTreeMap<Cell, u32>>,
+    /// Predicted and answered statuses per declaration and caller.
+    matrix: MatrixRecorder,
 }
 
 impl Runner<'_> {
@@ -211,6 +217,10 @@ impl Runner<'_> {
             let wire = exec::wire(c, &facts);
             let predicted = model::predict(c, &wire, &facts, env.profile);
             let exchange = exec::send(&env.client, &wire).await;
+            if let Some(cell) = c.cell() {
+                let actual = exchange.response.as_ref().map(|r| r.status);
+                self.matrix.record(cell, c.caller, predicted.status, actual);
+            }
             compare(&predicted, exchange)
         })
     }
