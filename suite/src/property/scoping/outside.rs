@@ -196,7 +196,7 @@ pub(super) async fn check(
             });
         }
         let granted = profile.plugin_config_grants_company_scope;
-        batch(
+        let outcome = batch(
             env,
             db,
             probe,
@@ -204,7 +204,9 @@ pub(super) async fn check(
             granted,
             "C has its own plugin config",
         )
-        .await?;
+        .await;
+        forget_company_config(env, db, probe, &targets.company).await;
+        outcome?;
         evidence.push(format!(
             "with C's own plugin config: {}",
             if granted {
@@ -219,6 +221,34 @@ pub(super) async fn check(
         profile.name,
         evidence.join("; ")
     ))
+}
+
+/// Removes the probe's stored config for company C, which the phase saved.
+/// The host has no route that deletes a plugin config, and the row goes with
+/// its company only where the host lets the run delete companies; so the row
+/// is deleted through the host's database where the run may write it (hosts
+/// the suite started, `url=` hosts with a writable `--host-database-url`),
+/// and otherwise reported as left on the host.
+async fn forget_company_config(
+    env: &PropertyEnv,
+    db: &HostDb,
+    probe: &InstalledPlugin,
+    company: &str,
+) {
+    let deleted = !db.is_read_only()
+        && db
+            .execute(
+                "delete from plugin_config where plugin_id = $1::uuid and company_id = $2::uuid",
+                &[json!(probe.id), json!(company)],
+            )
+            .await
+            .is_ok_and(|rows| rows == 1);
+    if !deleted {
+        env.client.ledger().note(format!(
+            "plugin config of {} for the scoping check's company C ({company}): the host has no route that deletes a plugin config, and the run does not write the host's database",
+            probe.key
+        ));
+    }
 }
 
 /// One deferred batch: asks for it, waits for the worker to store it, and
