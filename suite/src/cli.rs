@@ -21,6 +21,33 @@ pub enum Command {
     List(ListArgs),
     /// Compare two JSON reports check by check: exit 1 on a regression.
     Diff(DiffArgs),
+    /// Run the attack catalog (scenarios/audit) and grade it against security rules.
+    Audit(Box<AuditArgs>),
+}
+
+/// `conformance audit`: the host, Postgres and mode options of `run`, and
+/// how findings fail the audit.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Exit 1 when a finding that is not accepted reaches this severity.
+    #[arg(long, value_enum, default_value = "high")]
+    pub fail_on: crate::audit::Severity,
+
+    /// Accepted findings with their reasons (TOML, `[[accepted]] finding, reason`);
+    /// an entry that matches no finding fails the audit as stale.
+    #[arg(long)]
+    pub accept: Option<PathBuf>,
+
+    /// Also write the findings as SARIF 2.1.0 to this file.
+    #[arg(long)]
+    pub sarif: Option<PathBuf>,
+
+    /// Audit catalog directory (default: the scenarios directory's audit/).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

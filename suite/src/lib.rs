@@ -17,13 +17,15 @@
 //!   version [`profile`]s;
 //! - [`check`], [`report`]: results and their renderings;
 //! - [`upgrade`]: a database an older host created, opened by the host under test;
-//! - [`run`]: one run from start to teardown.
+//! - [`run`]: one run from start to teardown;
+//! - [`audit`]: an attack catalog graded against security rules, on the run's set-up.
 
 // Failures (a step's, a case's) carry their evidence — expected, actual and
 // the HTTP exchange — and travel only on cold paths; boxing them would add
 // noise at every construction site for no measurable gain.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod baseline;
 pub mod check;
 pub mod cleanup;

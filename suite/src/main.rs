@@ -10,7 +10,8 @@ use std::time::Duration;
 use clap::Parser;
 
 use conformance::cli::{
-    default_cache_dir, default_scenarios_dir, Cli, Command, DiffArgs, Format, ListArgs, RunArgs,
+    default_cache_dir, default_scenarios_dir, AuditArgs, Cli, Command, DiffArgs, Format, ListArgs,
+    RunArgs,
 };
 use conformance::postgres::PostgresOptions;
 use conformance::progress::{colors_enabled, Progress};
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::List(args) => list(args),
         Command::Diff(args) => diff(args),
         Command::Run(args) => runtime.block_on(run(*args)),
+        Command::Audit(args) => runtime.block_on(audit(*args)),
     };
     // Property checks run on blocking threads; after an interrupt they may
     // still be working against a host that is gone. Teardown is done by now,
@@ -305,6 +307,98 @@ async fn run(args: RunArgs) -> ExitCode {
     let _ = match args.format {
         Format::Human => write!(stdout, "{}", human::render(&report, color)),
         Format::Json => writeln!(stdout, "{}", json::render(&report)),
+    };
+    ExitCode::from(code)
+}
+
+/// `conformance audit`: 0 when no unaccepted finding reaches `--fail-on`
+/// and no accept entry is stale, 1 otherwise, 2 when it cannot be set up.
+async fn audit(args: AuditArgs) -> ExitCode {
+    use conformance::audit::{self, AuditOptions};
+    let run = &args.run;
+    let options = match options(run) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let audit_options = AuditOptions {
+        catalog_dir: args
+            .catalog
+            .clone()
+            .unwrap_or_else(|| options.scenarios_dir.join("audit")),
+        fail_on: args.fail_on,
+        accept: args.accept.clone(),
+        only: run.only.clone(),
+        jobs: run.jobs,
+        replay_prefix: options.repro_prefix.replacen(" -- run ", " -- audit ", 1),
+    };
+    // The catalog and the accept file are checked before anything starts.
+    if let Err(e) = audit::load(&audit_options) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    let progress = Progress::stderr(run.quiet);
+    let human_out = run.format == Format::Human;
+    let on_result = move |r: &audit::ProbeResult| {
+        let line = audit::result_line(r);
+        if human_out {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    // The run's own checks do not run: only its set-up and teardown.
+    let mut session = Session::new(RunOptions {
+        only: Vec::new(),
+        ..options
+    });
+    let outcome = tokio::select! {
+        r = audit::execute(&mut session, &audit_options, &progress, &on_result) => r,
+        _ = shutdown_signal() => Err(Error::Interrupted),
+    };
+    if matches!(outcome, Err(Error::Interrupted)) {
+        progress.step("interrupted: tearing down");
+    }
+    for e in session.teardown(&progress).await {
+        eprintln!("warning: teardown: {e}");
+    }
+    let mut report = match outcome {
+        Ok(report) => report,
+        Err(Error::Interrupted) => {
+            eprintln!("error: interrupted; everything the audit started has been stopped");
+            return ExitCode::from(130);
+        }
+        Err(e) => {
+            for line in session.left_on_host() {
+                eprintln!("left on the host: {line}");
+            }
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    report.left_on_host = session.left_on_host().to_vec();
+    let mut code = if report.failed() { 1 } else { 0 };
+    let writes = [
+        (run.json.as_ref(), "JSON", report.to_json()),
+        (args.sarif.as_ref(), "SARIF", audit::sarif::to_json(&report)),
+    ];
+    for (path, what, text) in writes {
+        if let Some(path) = path {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!(
+                    "error: writing the {what} report to {}: {e}",
+                    path.display()
+                );
+                code = 2;
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = match run.format {
+        Format::Human => write!(stdout, "{}", report.render()),
+        Format::Json => writeln!(stdout, "{}", report.to_json()),
     };
     ExitCode::from(code)
 }

@@ -31,7 +31,7 @@ use crate::restart::{self, RestartEnv};
 use crate::target::{target_for, DeploymentMode, ExternalFacts, HostSpec, HostTarget, RunningHost};
 use crate::world::World;
 
-use setup::Plugins;
+pub(crate) use setup::Plugins;
 
 /// Everything a run is configured with.
 #[derive(Debug, Clone)]
@@ -196,6 +196,35 @@ impl Session {
             }
         }
         self.report(results, &known_ids, stage.profile, started, progress)
+    }
+
+    /// Phases 1–4 for `conformance audit`: the host under test, its world
+    /// and its plugins, ready for requests. Teardown is the run's.
+    pub(crate) async fn prepare(&mut self, progress: &Progress) -> Result<(Stage, Plugins)> {
+        let target = target_for(
+            &self.options.host,
+            &ExternalFacts {
+                database_url: self.options.host_database_url.clone(),
+                version: self.options.host_version.clone(),
+                board_token: self.options.board_token.clone(),
+            },
+        );
+        let database_url = self.provision(target.as_ref(), progress).await?;
+        self.start_host(target.as_ref(), database_url, progress)
+            .await?;
+        let stage = self.world(progress).await?;
+        let plugins = self.plugins(&stage, progress).await?;
+        Ok((stage, plugins))
+    }
+
+    /// The started host (after [`Session::prepare`]).
+    pub(crate) fn running_host(&self) -> Result<&RunningHost> {
+        self.host()
+    }
+
+    /// The `--host` text, for reports.
+    pub(crate) fn host_text(&self) -> &str {
+        &self.options.host_text
     }
 
     /// Phases 2–4 of an upgrade run: the older host, its world, plugins and
