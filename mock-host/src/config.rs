@@ -190,6 +190,21 @@ pub enum Defect {
     // Invocation scopes across versions (the `scoping` property's last phase).
     /// Host calls made outside any invocation are refused, as from 2026.722.0.
     UnscopedCallsRefused,
+    // Orchestration host services (the `host-services` property).
+    /// Invocation-scope denials answer -32603 instead of -32005.
+    HostCallWrongErrorCode,
+    /// `issues.relations.addBlockers` skips the capability gate.
+    HostCallCapabilityUnchecked,
+    /// `issues.documents.upsert` skips the invocation-scope gate.
+    HostCallScopeUnchecked,
+    /// `issues.createComment` writes its activity row as the system.
+    HostCallNoAttribution,
+    /// A new document gets no revision row.
+    DocumentRevisionNotWritten,
+    /// Wakeups are de-duplicated by idempotency key.
+    WakeupDedupWrong,
+    /// A plugin's child issue does not inherit its parent's project workspace.
+    WorkspaceNotInherited,
 }
 
 impl Defect {
@@ -253,6 +268,13 @@ impl Defect {
             Defect::UnservedMethodNotFound => "worker-to-host methods 2026.707.0 serves but the mock does not answer -32601 \"Host does not handle method\" instead of passing the capability gate and answering like 707.0",
             Defect::UnservedMethodUngated => "worker-to-host methods the mock does not serve skip the capability gate (no -32001 for a plugin that lacks their capability)",
             Defect::UnscopedCallsRefused => "host calls a worker makes while none of its invocations is active are refused with -32005 \"company context is required\" (as from 2026.722.0) instead of passing unchecked as on 2026.707.0",
+            Defect::HostCallWrongErrorCode => "worker-to-host calls refused by the invocation-scope gate answer -32603 (every handler error's code) instead of -32005",
+            Defect::HostCallCapabilityUnchecked => "issues.relations.addBlockers skips the capability gate (no -32001 for a plugin without issue.relations.write)",
+            Defect::HostCallScopeUnchecked => "issues.documents.upsert skips the invocation-scope gate (company B may be named inside an invocation of company A)",
+            Defect::HostCallNoAttribution => "issues.createComment writes its issue.comment.created row as actor_type 'system' without the plugin in details",
+            Defect::DocumentRevisionNotWritten => "issues.documents.upsert of a new key writes no document_revisions row and leaves latest_revision_id null",
+            Defect::WakeupDedupWrong => "issues.requestWakeup(s) de-duplicate by idempotency key (a repeated key writes no wakeup request and answers queued false) instead of only storing the key",
+            Defect::WorkspaceNotInherited => "issues.create with parentId / inheritExecutionWorkspaceFromIssueId leaves project_workspace_id empty instead of copying the source issue's",
         }
     }
 
@@ -403,6 +425,13 @@ mod tests {
                 "unserved-method-not-found",
                 "unserved-method-ungated",
                 "unscoped-calls-refused",
+                "host-call-wrong-error-code",
+                "host-call-capability-unchecked",
+                "host-call-scope-unchecked",
+                "host-call-no-attribution",
+                "document-revision-not-written",
+                "wakeup-dedup-wrong",
+                "workspace-not-inherited",
             ]
         );
         for d in Defect::iter() {

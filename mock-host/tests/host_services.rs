@@ -96,7 +96,8 @@ async fn documents_delete_and_unimplemented_methods() {
         .await,
         Ok(json!([]))
     );
-    // Nothing left to delete: still null, and no second activity row.
+    // Nothing left to delete: still null, and a second activity row, as
+    // 2026.707.0 and 916.1 write (docs/findings.md F30).
     assert_eq!(
         call(&docs, "issues.documents.delete", key.clone()).await,
         Ok(Value::Null)
@@ -110,7 +111,7 @@ async fn documents_delete_and_unimplemented_methods() {
         )
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
     let r = &rows[0];
     assert_eq!(r.get::<_, String>(0), "plugin");
     assert_eq!(r.get::<_, String>(1), docs.plugin_id.to_string());
@@ -147,32 +148,43 @@ async fn documents_delete_and_unimplemented_methods() {
         .unwrap_err();
     assert_eq!(code, rpc_code::CAPABILITY_DENIED);
 
-    // state.* and entities.upsert: gated like the real host, then (given
-    // their params) an explicit "not implemented" instead of a catch-all
-    // -32603. entities.list answers [] since nothing can be stored.
+    // state.*: a value per (scope, namespace, key), set, read, deleted.
+    // entities.upsert: gated like the real host, then (given its params)
+    // an explicit "not implemented" instead of a catch-all -32603.
+    // entities.list answers [] since nothing can be stored.
     let all = ctx(&db, &["plugin.state.read", "plugin.state.write"]);
     assert_eq!(
         call(&all, "entities.list", json!({"entityType": "k"})).await,
         Ok(json!([]))
     );
-    for method in ["state.get", "state.set", "state.delete", "entities.upsert"] {
-        let (code, message) = call(
-            &all,
-            method,
-            json!({"scopeKind": "instance", "stateKey": "k"}),
+    // State rows belong to an installed plugin (a foreign key).
+    client
+        .execute(
+            "INSERT INTO plugins (id, plugin_key, package_name, version, manifest_json)
+             VALUES ($1, 'conformance.host-services', 'host-services', '0.1.0', '{}')",
+            &[&all.plugin_id],
         )
         .await
-        .unwrap_err();
-        assert_eq!(
-            code,
-            rpc_code::METHOD_NOT_IMPLEMENTED,
-            "{method}: {message}"
-        );
-        assert_eq!(
-            message,
-            format!("Host method \"{method}\" is not implemented by the mock host")
-        );
-    }
+        .unwrap();
+    let key = json!({"scopeKind": "instance", "stateKey": "k"});
+    let mut set = key.clone();
+    set["value"] = json!({"n": [1, "two"]});
+    assert_eq!(call(&all, "state.set", set).await, Ok(Value::Null));
+    assert_eq!(
+        call(&all, "state.get", key.clone()).await,
+        Ok(json!({"n": [1, "two"]}))
+    );
+    assert_eq!(
+        call(&all, "state.delete", key.clone()).await,
+        Ok(Value::Null)
+    );
+    assert_eq!(call(&all, "state.get", key.clone()).await, Ok(Value::Null));
+    let (code, message) = call(&all, "entities.upsert", key).await.unwrap_err();
+    assert_eq!(code, rpc_code::METHOD_NOT_IMPLEMENTED, "{message}");
+    assert_eq!(
+        message,
+        "Host method \"entities.upsert\" is not implemented by the mock host"
+    );
     let none = ctx(&db, &[]);
     let (code, _) = call(&none, "state.get", json!({})).await.unwrap_err();
     assert_eq!(code, rpc_code::CAPABILITY_DENIED);

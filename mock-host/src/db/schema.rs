@@ -220,6 +220,40 @@ CREATE UNIQUE INDEX IF NOT EXISTS issues_identifier_idx ON issues (identifier);
 CREATE INDEX IF NOT EXISTS issues_company_origin_idx ON issues (company_id, origin_kind, origin_id);
 CREATE INDEX IF NOT EXISTS issues_company_parent_idx ON issues (company_id, parent_id);
 
+CREATE TABLE IF NOT EXISTS projects (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  company_id uuid NOT NULL REFERENCES companies(id),
+  goal_id uuid,
+  name text NOT NULL,
+  description text,
+  status text NOT NULL DEFAULT 'backlog',
+  lead_agent_id uuid REFERENCES agents(id),
+  color text,
+  icon text,
+  env jsonb,
+  execution_workspace_policy jsonb,
+  archived_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS project_workspaces (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  company_id uuid NOT NULL REFERENCES companies(id),
+  project_id uuid NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  name text NOT NULL,
+  source_type text NOT NULL DEFAULT 'local_path',
+  cwd text,
+  repo_url text,
+  repo_ref text,
+  default_ref text,
+  visibility text NOT NULL DEFAULT 'default',
+  metadata jsonb,
+  is_primary boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE IF NOT EXISTS issue_relations (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   company_id uuid NOT NULL REFERENCES companies(id),
@@ -370,6 +404,19 @@ CREATE TABLE IF NOT EXISTS plugin_config (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS plugin_config_plugin_id_idx ON plugin_config (plugin_id);
+
+CREATE TABLE IF NOT EXISTS plugin_state (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  plugin_id uuid NOT NULL REFERENCES plugins(id) ON DELETE CASCADE,
+  scope_kind text NOT NULL,
+  scope_id text,
+  namespace text NOT NULL DEFAULT 'default',
+  state_key text NOT NULL,
+  value_json jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS plugin_state_unique_entry_idx
+  ON plugin_state (plugin_id, scope_kind, scope_id, namespace, state_key) NULLS NOT DISTINCT;
 
 CREATE TABLE IF NOT EXISTS plugin_database_namespaces (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,

@@ -69,6 +69,7 @@ pub async fn create_issue(
     let new = NewIssue {
         company_id,
         parent_id: opt_uuid(&body, "parentId")?,
+        project_id: opt_uuid(&body, "projectId")?,
         title: title.clone(),
         description: body.str("description").map(String::from),
         status: Some(status.clone()),

@@ -11,6 +11,7 @@ pub mod issues;
 pub mod node;
 pub mod pipeline;
 pub mod plugins;
+pub mod projects;
 pub mod scoped;
 pub mod ui_bridge;
 
@@ -49,6 +50,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/companies/{id}/issues",
             post(issues::create_issue).get(issues::list_issues),
+        )
+        .route(
+            "/api/companies/{id}/projects",
+            post(projects::create_project),
+        )
+        .route(
+            "/api/projects/{id}/workspaces",
+            get(projects::list_workspaces),
         )
         .route(
             "/api/companies/{id}/activity",

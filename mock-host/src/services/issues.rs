@@ -109,6 +109,7 @@ pub struct NewIssue {
     pub company_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub inherit_from: Option<Uuid>,
+    pub project_id: Option<Uuid>,
     pub title: String,
     pub description: Option<String>,
     pub status: Option<String>,
@@ -170,15 +171,24 @@ pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
             "in_progress issues require an assignee",
         ));
     }
+    let mut project_id = n.project_id;
     let mut project_workspace_id: Option<Uuid> = None;
     if let Some(src) = n.inherit_from.or(n.parent_id) {
-        let source = get(c, src).await?;
-        match source {
-            Some(s) if s.company_id == n.company_id => {
-                project_workspace_id = s.project_workspace_id
-            }
-            _ => return Err(Error::not_found("Workspace inheritance issue not found")),
-        }
+        let source = c
+            .query_opt(
+                "SELECT project_id, project_workspace_id FROM issues WHERE id = $1 AND company_id = $2",
+                &[&src, &n.company_id],
+            )
+            .await?
+            .ok_or_else(|| Error::not_found("Workspace inheritance issue not found"))?;
+        project_id = project_id.or(source.get(0));
+        project_workspace_id = source.get(1);
+    }
+    // An issue of a project without a workspace gets the project's
+    // (primary first, then the oldest), as on the real host.
+    if let (Some(project), None) = (project_id, project_workspace_id) {
+        project_workspace_id =
+            crate::services::projects::default_workspace(c, n.company_id, project).await?;
     }
     let counter = c
         .query_opt(
@@ -194,11 +204,11 @@ pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
     let origin_kind = n.origin_kind.clone().unwrap_or_else(|| "manual".into());
     let row = c
         .query_one(
-            "INSERT INTO issues (company_id, parent_id, project_workspace_id, title, description, status, priority,
+            "INSERT INTO issues (company_id, parent_id, project_workspace_id, project_id, title, description, status, priority,
                  assignee_agent_id, assignee_user_id, created_by_agent_id, created_by_user_id, responsible_user_id,
                  issue_number, identifier, origin_kind, origin_id, origin_run_id, request_depth, billing_code,
                  started_at, completed_at, cancelled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+             VALUES ($1, $2, $3, $20, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                  CASE WHEN $6 = 'in_progress' THEN now() END,
                  CASE WHEN $6 = 'done' THEN now() END,
                  CASE WHEN $6 = 'cancelled' THEN now() END)
@@ -223,6 +233,7 @@ pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
                 &n.origin_run_id,
                 &n.request_depth.unwrap_or(0),
                 &n.billing_code,
+                &project_id,
             ],
         )
         .await?;

@@ -5,3 +5,4 @@ pub mod agents;
 pub mod companies;
 pub mod heartbeat;
 pub mod issues;
+pub mod projects;

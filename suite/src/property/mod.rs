@@ -14,6 +14,7 @@ pub mod attribution;
 pub mod authz;
 pub mod concurrent;
 pub mod host_methods;
+pub mod host_services;
 pub mod migrations;
 pub mod routes;
 pub mod scoping;
@@ -103,6 +104,7 @@ pub fn all() -> Vec<Box<dyn Property>> {
         Box::new(scoping::ScopingProperty),
         Box::new(routes::RoutesProperty),
         Box::new(host_methods::HostMethodsProperty),
+        Box::new(host_services::HostServicesProperty),
     ]
 }
 

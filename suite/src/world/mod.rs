@@ -40,6 +40,13 @@ pub struct Agent {
     pub token: String,
 }
 
+/// A project with its primary workspace.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: String,
+    pub workspace_id: String,
+}
+
 /// An issue fixture as created.
 #[derive(Debug, Clone)]
 pub struct Issue {
@@ -361,6 +368,70 @@ impl World {
             identifier,
             run_id,
         })
+    }
+
+    /// Creates a project with one (primary) workspace in `company` as the
+    /// board (`POST /api/companies/:id/projects` with `workspace`), and
+    /// answers its id and the workspace's (`GET /api/projects/:id/workspaces`).
+    /// Issues of the project get the workspace as `projectWorkspaceId`, and
+    /// plugin issues inherit it from their parent (contract-db-worker.md B2.2
+    /// issues.create).
+    pub async fn create_project_with_workspace(
+        &self,
+        client: &HostClient,
+        company: &Company,
+        name: &str,
+        cwd: &Path,
+    ) -> Result<Project> {
+        let project = client
+            .expect_json(
+                &format!("create project '{name}'"),
+                &Call::new("POST", format!("/api/companies/{}/projects", company.id))
+                    .as_(&self.board)
+                    .json(json!({
+                        "name": name,
+                        "workspace": { "name": "main", "cwd": cwd.display().to_string(), "isPrimary": true },
+                    })),
+                201,
+            )
+            .await?;
+        let id = str_field(&project, "id", "create project")?;
+        let workspaces = client
+            .expect_json(
+                "list project workspaces",
+                &Call::new("GET", format!("/api/projects/{id}/workspaces")).as_(&self.board),
+                200,
+            )
+            .await?;
+        let workspace_id = workspaces
+            .as_array()
+            .and_then(|a| a.first())
+            .map(|w| str_field(w, "id", "list project workspaces"))
+            .transpose()?
+            .ok_or_else(|| Error::Bootstrap {
+                step: "list project workspaces".into(),
+                message: format!("project {id} has no workspace after it was created with one"),
+            })?;
+        Ok(Project { id, workspace_id })
+    }
+
+    /// Creates an issue in `company` with `body` as given (the board's
+    /// `POST /api/companies/:id/issues`); answers the created issue.
+    pub async fn create_issue_body(
+        &self,
+        client: &HostClient,
+        company: &Company,
+        body: Value,
+    ) -> Result<Value> {
+        client
+            .expect_json(
+                "create issue",
+                &Call::new("POST", format!("/api/companies/{}/issues", company.id))
+                    .as_(&self.board)
+                    .json(body),
+                201,
+            )
+            .await
     }
 
     /// Publishes the world's names as variables (`company.a.id`,

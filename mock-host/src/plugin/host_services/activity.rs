@@ -30,6 +30,40 @@ pub(super) async fn log_plugin_activity(
     } else {
         actor
     };
+    let d = plugin_details(ctx, details, actor);
+    let pid = ctx.plugin_id.to_string();
+    // Defect activity-actor-system: the row is written as the system.
+    let actor_type = if ctx.defects.has(Defect::ActivityActorSystem) {
+        "system"
+    } else {
+        "plugin"
+    };
+    // Defect activity-actor-key: the plugin key instead of its row id.
+    let actor_id = if ctx.defects.has(Defect::ActivityActorKey) {
+        ctx.plugin_key.clone()
+    } else {
+        pid
+    };
+    activity::log(
+        c,
+        Activity {
+            company_id,
+            actor_type,
+            actor_id: &actor_id,
+            action,
+            entity_type: "issue",
+            entity_id: &issue_id.to_string(),
+            agent_id: actor.agent,
+            run_id: activity::run_uuid(actor.run.as_deref())?,
+            details: d,
+        },
+    )
+    .await
+}
+
+/// `pluginActivityDetails`: the call's own details with the plugin and the
+/// initiating actor (contract-db-worker.md B2.3).
+fn plugin_details(ctx: &ServiceCtx, details: Value, actor: &PluginActor) -> Value {
     let initiating_type = if actor.agent.is_some() {
         json!("agent")
     } else if actor.user.is_some() {
@@ -57,48 +91,20 @@ pub(super) async fn log_plugin_activity(
     d.insert("initiatingRunId".into(), json!(actor.run));
     d.insert("pluginId".into(), json!(pid));
     d.insert("pluginKey".into(), json!(ctx.plugin_key));
-    // Defect activity-actor-system: the row is written as the system.
-    let actor_type = if ctx.defects.has(Defect::ActivityActorSystem) {
-        "system"
-    } else {
-        "plugin"
-    };
-    // Defect activity-actor-key: the plugin key instead of its row id.
-    let actor_id = if ctx.defects.has(Defect::ActivityActorKey) {
-        ctx.plugin_key.clone()
-    } else {
-        pid
-    };
-    activity::log(
-        c,
-        Activity {
-            company_id,
-            actor_type,
-            actor_id: &actor_id,
-            action,
-            entity_type: "issue",
-            entity_id: &issue_id.to_string(),
-            agent_id: actor.agent,
-            run_id: activity::run_uuid(actor.run.as_deref())?,
-            details: Value::Object(d),
-        },
-    )
-    .await
+    Value::Object(d)
 }
 
 /// `activity.log {companyId, message, entityType?, entityId?, metadata?}`:
 /// a row by the plugin, with no initiator; answers `null`.
 pub(super) async fn log(ctx: &ServiceCtx, c: &impl Db, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
-    let mut d = p
+    // The metadata with the plugin, as every plugin row has (F30).
+    let metadata = p
         .get("metadata")
         .cloned()
         .filter(Value::is_object)
         .unwrap_or(json!({}));
-    if let Some(o) = d.as_object_mut() {
-        o.insert("pluginId".into(), json!(ctx.plugin_id));
-        o.insert("pluginKey".into(), json!(ctx.plugin_key));
-    }
+    let d = plugin_details(ctx, metadata, &PluginActor::none());
     let pid = ctx.plugin_id.to_string();
     activity::log(
         c,

@@ -7,8 +7,10 @@ use super::activity::log_plugin_activity;
 use super::issues::issue_in;
 use super::params::{company, js_prefix, s, uuid_param, PluginActor};
 use super::ServiceCtx;
+use crate::config::Defect;
 use crate::db::{pg, rows, Client};
 use crate::error::Result;
+use crate::services::activity::{self, Activity};
 use crate::services::issues;
 
 /// `issues.listComments {issueId, companyId}`, newest first (`[]` outside the company).
@@ -55,17 +57,38 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &Client, p: &Value) -> Resu
             &[&issue.id],
         )
         .await?;
+    let details = json!({
+        "identifier": issue.identifier,
+        "commentId": comment_id,
+        "bodySnippet": js_prefix(&body, 120),
+    });
+    // Defect host-call-no-attribution: the row is the system's, the plugin
+    // nowhere in it.
+    if ctx.defects.has(Defect::HostCallNoAttribution) {
+        activity::log(
+            pg(client),
+            Activity {
+                company_id,
+                actor_type: "system",
+                actor_id: "system",
+                action: "issue.comment.created",
+                entity_type: "issue",
+                entity_id: &issue.id.to_string(),
+                agent_id: author,
+                run_id: None,
+                details,
+            },
+        )
+        .await?;
+        return Ok(comment);
+    }
     log_plugin_activity(
         ctx,
         pg(client),
         company_id,
         "issue.comment.created",
         issue.id,
-        json!({
-            "identifier": issue.identifier,
-            "commentId": comment_id,
-            "bodySnippet": js_prefix(&body, 120),
-        }),
+        details,
         &PluginActor {
             agent: author,
             user: None,

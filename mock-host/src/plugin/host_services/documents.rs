@@ -9,6 +9,7 @@ use super::activity::log_plugin_activity;
 use super::issues::issue_in;
 use super::params::{company, s, PluginActor};
 use super::ServiceCtx;
+use crate::config::Defect;
 use crate::db::{pg, rows, Client};
 use crate::error::{Error, Result};
 
@@ -51,19 +52,22 @@ pub(super) async fn upsert(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
         )
         .await?
         .get(0);
-    let rev: Uuid = tx
-        .query_one(
-            "INSERT INTO document_revisions (company_id, document_id, revision_number, title, format, body, change_summary)
-             VALUES ($1, $2, 1, $3, $4, $5, $6) RETURNING id",
-            &[&company_id, &doc, &title, &format, &body, &change],
+    // Defect document-revision-not-written: the document has no revision.
+    if !ctx.defects.has(Defect::DocumentRevisionNotWritten) {
+        let rev: Uuid = tx
+            .query_one(
+                "INSERT INTO document_revisions (company_id, document_id, revision_number, title, format, body, change_summary)
+                 VALUES ($1, $2, 1, $3, $4, $5, $6) RETURNING id",
+                &[&company_id, &doc, &title, &format, &body, &change],
+            )
+            .await?
+            .get(0);
+        tx.execute(
+            "UPDATE documents SET latest_revision_id = $2 WHERE id = $1",
+            &[&doc, &rev],
         )
-        .await?
-        .get(0);
-    tx.execute(
-        "UPDATE documents SET latest_revision_id = $2 WHERE id = $1",
-        &[&doc, &rev],
-    )
-    .await?;
+        .await?;
+    }
     tx.execute(
         "INSERT INTO issue_documents (company_id, issue_id, document_id, key) VALUES ($1, $2, $3, $4)",
         &[&company_id, &issue.id, &doc, &key],
@@ -122,8 +126,9 @@ async fn document_json(c: &impl Db, issue_id: Uuid, key: &str) -> Result<Value> 
 /// `issues.documents.delete {issueId, key, companyId}` → `null`, with an
 /// `issue.document_deleted` row `{identifier, documentKey}` and no actor
 /// (contract-http.md §8.2). The revisions go with the document (cascade).
-/// A key the issue has no document under deletes nothing, writes no row
-/// and still answers `null` (the contract does not say; see the README).
+/// A key the issue has no document under deletes nothing and still
+/// answers `null` and writes the activity row, as 2026.707.0 and 916.1 do
+/// (docs/findings.md F30).
 pub(super) async fn delete(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
@@ -139,17 +144,16 @@ pub(super) async fn delete(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
         )
         .await?;
     tx.commit().await?;
-    if deleted.is_some() {
-        log_plugin_activity(
-            ctx,
-            pg(client),
-            company_id,
-            "issue.document_deleted",
-            issue.id,
-            json!({"identifier": issue.identifier, "documentKey": key}),
-            &PluginActor::none(),
-        )
-        .await?;
-    }
+    let _ = deleted;
+    log_plugin_activity(
+        ctx,
+        pg(client),
+        company_id,
+        "issue.document_deleted",
+        issue.id,
+        json!({"identifier": issue.identifier, "documentKey": key}),
+        &PluginActor::none(),
+    )
+    .await?;
     Ok(Value::Null)
 }

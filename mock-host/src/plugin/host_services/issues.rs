@@ -78,6 +78,7 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
         company_id,
         parent_id: uuid_param(p, "parentId")?,
         inherit_from: uuid_param(p, "inheritExecutionWorkspaceFromIssueId")?,
+        project_id: uuid_param(p, "projectId")?,
         title: title.clone(),
         description: s(p, "description").map(String::from),
         status: s(p, "status").map(String::from),
@@ -100,6 +101,15 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
     };
     let tx = client.transaction().await?;
     let id = issues::create(&*tx, new).await?;
+    // Defect workspace-not-inherited: the parent's project workspace is not
+    // copied to a plugin's issue.
+    if ctx.defects.has(Defect::WorkspaceNotInherited) {
+        tx.execute(
+            "UPDATE issues SET project_workspace_id = NULL WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    }
     let row = issues::get(&*tx, id)
         .await?
         .ok_or_else(|| Error::internal("Issue not found"))?;

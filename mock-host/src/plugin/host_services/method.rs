@@ -217,7 +217,12 @@ impl Method {
     /// Whether the mock serves it with data of its own (else it answers as
     /// `not_implemented` says).
     pub fn served(self) -> bool {
+        // `state.*` keep 707.0's answer to `{}` in `not_implemented`.
         super::not_implemented::rule(self).is_none()
+            || matches!(
+                self,
+                Method::StateGet | Method::StateSet | Method::StateDelete
+            )
     }
 
     /// The capability the plugin's manifest must declare (`None` = ungated).

@@ -22,6 +22,7 @@ mod not_implemented;
 mod orchestration;
 mod params;
 mod relations;
+mod state;
 mod wakeups;
 
 use std::sync::Arc;
@@ -68,7 +69,11 @@ pub async fn dispatch(
         ));
     };
     // Defect unserved-method-ungated: the gate only guards served methods.
-    let gated = !(unserved(parsed) && ctx.defects.has(Defect::UnservedMethodUngated));
+    let ungated_unserved = unserved(parsed) && ctx.defects.has(Defect::UnservedMethodUngated);
+    // Defect host-call-capability-unchecked: one method is not gated.
+    let ungated_blockers = parsed == Method::RelationsAddBlockers
+        && ctx.defects.has(Defect::HostCallCapabilityUnchecked);
+    let gated = !(ungated_unserved || ungated_blockers);
     if let Some(cap) = parsed.capability().filter(|_| gated) {
         if !ctx.capabilities.iter().any(|c| c == cap) {
             return Err((
@@ -80,8 +85,19 @@ pub async fn dispatch(
             ));
         }
     }
-    invocation::check(&ctx.plugin_id.to_string(), method, &params, scope)
-        .map_err(|m| (rpc_code::INVOCATION_SCOPE_DENIED, m))?;
+    // Defect host-call-scope-unchecked: one method skips the scope gate.
+    let scoped =
+        !(parsed == Method::DocumentsUpsert && ctx.defects.has(Defect::HostCallScopeUnchecked));
+    // Defect host-call-wrong-error-code: the gate's refusal loses its code.
+    let scope_code = if ctx.defects.has(Defect::HostCallWrongErrorCode) {
+        rpc_code::INTERNAL_ERROR
+    } else {
+        rpc_code::INVOCATION_SCOPE_DENIED
+    };
+    if scoped {
+        invocation::check(&ctx.plugin_id.to_string(), method, &params, scope)
+            .map_err(|m| (scope_code, m))?;
+    }
     let result = handle(ctx, parsed, &params).await.map_err(|e| match e {
         Error::Rpc { code, message } => (code, message),
         other => (rpc_code::INTERNAL_ERROR, other.message()),
@@ -110,10 +126,7 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
             Some(_) => Ok(Value::Null),
         },
         // What the mock has no data behind (`not_implemented`).
-        Method::StateGet
-        | Method::StateSet
-        | Method::StateDelete
-        | Method::EntitiesUpsert
+        Method::EntitiesUpsert
         | Method::EntitiesList
         | Method::LocalFoldersDeclarations
         | Method::LocalFoldersConfigure
@@ -172,6 +185,9 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
         | Method::AuthorizationPoliciesPreviewAssignment
         | Method::AuthorizationPoliciesExplainAssignment
         | Method::AuthorizationAuditSearch => not_implemented::answer(ctx, method, p),
+        Method::StateGet => state::get(ctx, &conn(ctx).await?, p).await,
+        Method::StateSet => state::set(ctx, &conn(ctx).await?, p).await,
+        Method::StateDelete => state::delete(ctx, &conn(ctx).await?, p).await,
         Method::ConfigGet => config::get(ctx, &conn(ctx).await?).await,
         Method::DbNamespace => db::namespace(ctx, &conn(ctx).await?).await,
         Method::DbQuery => db::query(ctx, &conn(ctx).await?, p).await,
@@ -271,9 +287,6 @@ mod tests {
     /// their handler reads, they answer the explicit -32004 (not the
     /// catch-all -32603).
     #[rstest]
-    #[case::state_get("state.get", &["plugin.state.read"])]
-    #[case::state_set("state.set", &["plugin.state.write"])]
-    #[case::state_delete("state.delete", &["plugin.state.write"])]
     #[case::entities_upsert("entities.upsert", &[])]
     #[case::goals_list("goals.list", &["goals.read"])]
     #[case::sessions_close("agents.sessions.close", &["agent.sessions.close"])]

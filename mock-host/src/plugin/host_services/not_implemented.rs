@@ -96,6 +96,8 @@ pub(super) fn rule(method: Method) -> Option<Rule> {
         | DocumentsDelete
         | AgentsList
         | AgentsGet => return None,
+        // Served (`state`), but with none of their params they answer
+        // through here: 707.0's query failure.
         StateGet => Rule::EmptyQuery(STATE_KEYS, STATE_GET),
         StateSet => Rule::EmptyQuery(STATE_KEYS, STATE_SET),
         StateDelete => Rule::EmptyQuery(STATE_KEYS, STATE_DELETE),

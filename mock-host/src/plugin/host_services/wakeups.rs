@@ -8,6 +8,7 @@ use super::activity::log_plugin_activity;
 use super::issues::issue_in;
 use super::params::{company, s, PluginActor};
 use super::ServiceCtx;
+use crate::config::Defect;
 use crate::db::Client;
 use crate::error::{Error, Result};
 use crate::services::heartbeat::{self, Wakeup};
@@ -94,6 +95,19 @@ async fn request_wakeup(
         return Err(Error::internal("Issue is blocked by unresolved blockers"));
     }
     let actor = PluginActor::from_params(p)?;
+    // Defect wakeup-dedup-wrong: a key the plugin used before wakes nobody.
+    if let (Some(key), true) = (&idempotency_key, ctx.defects.has(Defect::WakeupDedupWrong)) {
+        let seen: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM agent_wakeup_requests WHERE idempotency_key = $1 AND requested_by_actor_id = $2)",
+                &[key, &ctx.plugin_id.to_string()],
+            )
+            .await?
+            .get(0);
+        if seen {
+            return Ok(None);
+        }
+    }
     let reason = s(p, "reason")
         .unwrap_or("plugin_issue_wakeup_requested")
         .to_string();

@@ -230,7 +230,7 @@ async fn run(
     }
 }
 
-async fn install(
+pub(crate) async fn install(
     env: &PropertyEnv,
     sdk: &std::path::Path,
     nonce: &str,
