@@ -79,6 +79,12 @@ pub struct Profile {
     pub interaction_and_approval_methods: bool,
     /// `companies.get` without a company id (docs/findings.md F28).
     pub company_get_without_id: CompanyGetWithoutId,
+    /// `issues.documents.upsert` of a key the issue already has says how to
+    /// update it (`Document update requires baseRevisionId. GET the current
+    /// document, …`); 2026.707.0 says only `Document update requires
+    /// baseRevisionId` (docs/findings.md F31; seen on 916.1, the first
+    /// version not pinned).
+    pub document_conflict_explained: bool,
 }
 
 /// 2026.707.0: the reference behaviour.
@@ -94,6 +100,7 @@ pub const PROFILE_707: Profile = Profile {
     secret_ref_error_shows_shape: false,
     interaction_and_approval_methods: false,
     company_get_without_id: CompanyGetWithoutId::QueryFails,
+    document_conflict_explained: false,
 };
 
 /// 2026.722.x to 2026.816.x: as 2026.707, but host calls outside any
@@ -142,6 +149,7 @@ pub const PROFILE_916: Profile = Profile {
     secret_ref_error_shows_shape: true,
     interaction_and_approval_methods: true,
     company_get_without_id: CompanyGetWithoutId::Null,
+    document_conflict_explained: true,
 };
 
 /// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::calls::{Case, Kind};
 use super::model::{self, INTERNAL};
 use super::rows::Effect;
+use crate::profile::Profile;
 use crate::property::host_methods::fixture::Variant;
 
 /// The methods the check covers, in the report's order.
@@ -775,7 +776,7 @@ pub fn phase_main() -> Phase {
 
 /// Phase 3, one after the other: blocker sets (cycles need the edges
 /// before them), a second upsert of a key, deletes and the reads after.
-pub fn phase_after() -> Phase {
+pub fn phase_after(profile: &Profile) -> Phase {
     let rel = |m: &'static str, label: &str, issue: &str, key: &str, ids: &[&str]| {
         let ids: Vec<String> = ids.iter().map(|i| format!("{{{i}}}")).collect();
         Case::new(
@@ -886,7 +887,7 @@ pub fn phase_after() -> Phase {
                 json!({"key": "hs-doc", "body": "again"}),
             ),
         )
-        .err(INTERNAL, "Document update requires baseRevisionId"),
+        .err(INTERNAL, model::document_conflict(profile)),
         Case::new(
             "issues.documents.list",
             "one document",

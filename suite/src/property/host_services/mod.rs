@@ -263,7 +263,7 @@ async fn run_phases(
     let mut names = world::set_up(env, fixtures, config.seed).await?;
     let create = cases::phase_create();
     let mut main = cases::phase_main();
-    let after = cases::phase_after();
+    let after = cases::phase_after(env.profile);
     let database = cases::phase_database();
     let mut all = create.clone();
     all.extend([main.clone(), after.clone(), database.clone()]);

@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::calls::Want;
+use crate::profile::Profile;
 use crate::property::host_methods::fixture::Variant;
 use crate::property::host_methods::methods;
 
@@ -83,4 +84,14 @@ pub fn naming_company_b(params: &Value) -> Option<Value> {
         return Some(p);
     }
     None
+}
+
+/// `issues.documents.upsert` of a key the issue has: the core service's
+/// conflict (B2.2 documents.upsert), worded anew by 916.1 (F31).
+pub fn document_conflict(profile: &Profile) -> &'static str {
+    if profile.document_conflict_explained {
+        "Document update requires baseRevisionId. GET the current document, read its body and latestRevisionId, then set baseRevisionId to that latestRevisionId when updating."
+    } else {
+        "Document update requires baseRevisionId"
+    }
 }
