@@ -166,11 +166,19 @@ pub fn check_destination(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes any page to `path` (after [`check_destination`] accepted it).
+pub fn write(page: &Page, path: &Path) -> Result<()> {
+    std::fs::write(path, render(page)).map_err(|e| Error::io("writing the HTML report to", path, e))
+}
+
+/// Now, as the pages show their date.
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Writes the run's report to `path`, dated now.
 pub fn write_run(report: &RunReport, path: &Path) -> Result<()> {
-    let generated = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    std::fs::write(path, render_run(report, &generated))
-        .map_err(|e| Error::io("writing the HTML report to", path, e))
+    write(&run::page(report, &now()), path)
 }
 
 #[cfg(test)]
