@@ -433,5 +433,47 @@ pub const MATRIX: &[Row] = &[
         "unscoped-calls-refused",
         &["scoping"],
         "docs/findings.md F11 (2026.707.0: host calls outside any invocation pass unchecked); contract-db-worker.md B3",
+    ),    // Orchestration host services: the host-services property alone.
+    row_with(
+        &["--only", "host-services"],
+        "host-call-wrong-error-code",
+        &["host-services"],
+        "contract-db-worker.md B1 (the host keeps a plugin error's code), B3 (INVOCATION_SCOPE_DENIED -32005)",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "host-call-capability-unchecked",
+        &["host-services"],
+        "contract-db-worker.md B2.2 (issues.relations.addBlockers needs issue.relations.write), B3 (the capability gate before every handler)",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "host-call-scope-unchecked",
+        &["host-services"],
+        "contract-db-worker.md B3 [HEAD] (a call naming another company than the invocation's is refused); docs/findings.md F10",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "host-call-no-attribution",
+        &["host-services"],
+        "contract-db-worker.md B2.3 (plugin-origin activity: actor_type plugin, actor_id the plugin row, details.sourcePluginId/Key)",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "document-revision-not-written",
+        &["host-services"],
+        "contract-db-worker.md B2.2 (documents.upsert of a new key: documents and document_revisions at revision 1), B5",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "wakeup-dedup-wrong",
+        &["host-services"],
+        "contract-db-worker.md B2.2 (wakeup semantics: idempotencyKey is only stored, no de-duplication by key)",
+    ),
+    row_with(
+        &["--only", "host-services"],
+        "workspace-not-inherited",
+        &["host-services"],
+        "contract-db-worker.md B2.2 (issues.create: the inheritance source's projectWorkspaceId is copied)",
     ),
 ];
