@@ -471,9 +471,9 @@ pub const MATRIX: &[Row] = &[
         "contract-db-worker.md B2.2 (wakeup semantics: idempotencyKey is only stored, no de-duplication by key)",
     ),
     row_with(
-        &["--only", "host-services"],
+        &["--only", "host-services", "--only", "smoke.workspace-inherited"],
         "workspace-not-inherited",
-        &["host-services"],
+        &["host-services", "smoke.workspace-inherited"],
         "contract-db-worker.md B2.2 (issues.create: the inheritance source's projectWorkspaceId is copied)",
     ),
 ];
