@@ -383,6 +383,11 @@ async fn audit(args: AuditArgs) -> ExitCode {
     let writes = [
         (run.json.as_ref(), "JSON", report.to_json()),
         (args.sarif.as_ref(), "SARIF", audit::sarif::to_json(&report)),
+        (
+            run.html.as_ref(),
+            "HTML",
+            conformance::report::html::render_audit(&report),
+        ),
     ];
     for (path, what, text) in writes {
         if let Some(path) = path {

@@ -4,11 +4,13 @@
 //! The page is built from a generic [`Page`] — facts, counts and sections
 //! of items or matrices — so that anything with results to show (a run's
 //! checks, an audit's findings) renders through the same code: build a
-//! `Page`, call [`render`]. [`run::page`] builds one from a [`RunReport`].
+//! `Page`, call [`render`]. [`run::page`] builds one from a [`RunReport`],
+//! [`audit::page`] from an audit's findings.
 //!
 //! Every text that reaches the page goes through [`escape`]; the only markup
 //! is the page's own.
 
+pub mod audit;
 mod escape;
 mod exchange;
 pub mod matrix;
@@ -179,6 +181,11 @@ pub fn now() -> String {
 /// Writes the run's report to `path`, dated now.
 pub fn write_run(report: &RunReport, path: &Path) -> Result<()> {
     write(&run::page(report, &now()), path)
+}
+
+/// An audit's report as one HTML document, dated now.
+pub fn render_audit(report: &crate::audit::AuditReport) -> String {
+    render(&audit::page(report, &now()))
 }
 
 #[cfg(test)]

@@ -70,7 +70,8 @@ details.item > summary::before{content:"▸";color:var(--muted);width:10px}detai
 .body{padding:4px 14px 12px 34px}
 .fields{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:4px 0 8px}
 .fields dt{color:var(--muted)}.fields dd{margin:0;white-space:pre-wrap;word-break:break-word}
-.blocks{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:8px}
+.blocks{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}
+@media (max-width:900px){.blocks{grid-template-columns:minmax(0,1fr)}}
 .block.wide{grid-column:1/-1}
 .block h4{margin:0 0 2px;font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em}
 .block pre{margin:0;padding:8px 10px;background:#f3f4f7;border:1px solid #e4e6ea;border-radius:5px;white-space:pre-wrap;word-break:break-word;max-height:460px;overflow:auto}
