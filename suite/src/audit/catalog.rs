@@ -168,6 +168,20 @@ impl Catalog {
                     ),
                 ));
             };
+            for (offset, line) in chunk.lines().enumerate() {
+                if let Some(unknown) = super::actors::markers(line)
+                    .into_iter()
+                    .find(|m| !super::actors::MARKERS.contains(&m.as_str()))
+                {
+                    return Err(err(
+                        Some(start + offset),
+                        format!(
+                            "unknown audit marker '@{unknown}@' (known: {})",
+                            super::actors::MARKERS.map(|m| format!("@{m}@")).join(", ")
+                        ),
+                    ));
+                }
+            }
             let scenario_text =
                 as_scenario(&chunk, start, rule_line, &rule.source, rule.family.as_str());
             let mut scenario = Scenario::parse(&scenario_text, path)?;

@@ -12,6 +12,7 @@
 //! ([`sarif`]).
 
 pub mod accept;
+pub mod actors;
 pub mod catalog;
 pub mod fixture;
 pub mod grade;
@@ -102,6 +103,7 @@ pub async fn execute(
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    let markers = actors::make(&stage.client, stage.db.as_deref(), &stage.world).await?;
     let host = session.running_host()?;
     let mut vars = Vars::new();
     stage.world.export(&mut vars);
@@ -131,8 +133,17 @@ pub async fn execute(
             .map(|(i, probe)| {
                 let ctx = &ctx;
                 let all = &all;
+                let markers = &markers;
                 async move {
-                    let check = run_scenario(&probe.scenario, ctx).await;
+                    let check = match actors::bind(&probe.scenario, markers) {
+                        Ok(scenario) => run_scenario(&scenario, ctx).await,
+                        Err(missing) => probe.scenario.meta.skipped(
+                            &opts.replay_prefix,
+                            format!(
+                                "needs @{missing}@, which the audit makes only in authenticated mode on a host database it may write"
+                            ),
+                        ),
+                    };
                     let rule = all
                         .rule(&probe.rule)
                         .expect("the catalog resolved every probe's rule when it loaded");
