@@ -18,7 +18,7 @@
 //! family = "leakage-in-errors"
 //! severity = "medium"
 //! source = "contract-http.md §4.5; docs/findings.md F17"
-//! reference_shares = true
+//! reference_findings = ["leak.checkout-identifier"]  # its findings on 2026.707.0
 //! leaks = ["sql", "stack", "path"]
 //! help = "…"
 //!
@@ -49,6 +49,9 @@ pub struct Probe {
     pub scenario: Scenario,
     /// Line of the probe's `[[probe]]` header.
     pub line: usize,
+    /// Whether the reference host (paperclip@2026.707.0) has this finding:
+    /// its rule lists the probe in `reference_findings`.
+    pub reference_finding: bool,
 }
 
 impl Probe {
@@ -62,6 +65,8 @@ impl Probe {
 pub struct Catalog {
     pub rules: Vec<Rule>,
     pub probes: Vec<Probe>,
+    /// Each rule's `reference_findings` (probe ids), by rule id.
+    pub reference_findings: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,7 +87,7 @@ struct RawRule {
     severity: Severity,
     help: String,
     source: String,
-    reference_shares: bool,
+    reference_findings: Vec<String>,
     #[serde(default)]
     leaks: Vec<Leak>,
 }
@@ -132,6 +137,8 @@ impl Catalog {
         let rule_lines = header_lines(text, "[[rule]]");
         for (i, r) in raw.rules.into_iter().enumerate() {
             let line = rule_lines.get(i).copied().unwrap_or(1);
+            self.reference_findings
+                .insert(r.id.clone(), r.reference_findings.clone());
             self.rules.push(Rule {
                 id: r.id,
                 title: r.title,
@@ -139,7 +146,7 @@ impl Catalog {
                 severity: r.severity,
                 help: r.help.trim().to_string(),
                 source: r.source,
-                reference_shares: r.reference_shares,
+                reference_shares: !r.reference_findings.is_empty(),
                 leaks: r.leaks,
                 file: display_path(path),
                 line,
@@ -186,17 +193,22 @@ impl Catalog {
                 as_scenario(&chunk, start, rule_line, &rule.source, rule.family.as_str());
             let mut scenario = Scenario::parse(&scenario_text, path)?;
             scenario.meta.tags.push("audit".into());
+            let reference_finding = self
+                .reference_findings
+                .get(rule_id)
+                .is_some_and(|ids| ids.iter().any(|id| id == scenario.id()));
             self.probes.push(Probe {
                 rule: rule_id.clone(),
                 scenario,
                 line: start,
+                reference_finding,
             });
         }
         Ok(())
     }
 
     /// Ids are unique and every rule has a probe.
-    fn check(&self) -> Result<()> {
+    pub(super) fn check(&self) -> Result<()> {
         let mut seen: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
         for r in &self.rules {
             if let Some((file, line)) = seen.insert(&r.id, (&r.file, r.line)) {
@@ -235,6 +247,18 @@ impl Catalog {
             }
         }
         for r in &self.rules {
+            if let Some(stray) = self.reference_findings[&r.id]
+                .iter()
+                .find(|id| !self.probes.iter().any(|p| p.id() == *id && p.rule == r.id))
+            {
+                return Err(Error::Scenario {
+                    path: PathBuf::from(&r.file),
+                    message: format!(
+                        "line {}: rule '{}' lists '{stray}' in reference_findings, which is not one of its probes",
+                        r.line, r.id
+                    ),
+                });
+            }
             if !self.probes.iter().any(|p| p.rule == r.id) {
                 return Err(Error::Scenario {
                     path: PathBuf::from(&r.file),

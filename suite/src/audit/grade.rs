@@ -93,7 +93,7 @@ pub fn grade(probe: &Probe, rule: &Rule, result: CheckResult, replay: String) ->
         exchange: None,
         rows: result.rows.clone(),
         accepted: None,
-        reference_shares: rule.reference_shares,
+        reference_shares: probe.reference_finding,
         location: format!("{}:{}", probe.scenario.path.display(), probe.line),
         duration_ms: result.duration_ms,
         replay,

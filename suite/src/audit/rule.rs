@@ -202,8 +202,9 @@ pub struct Rule {
     /// Where the rule or the observation comes from (contract section,
     /// finding number).
     pub source: String,
-    /// Whether the reference host (paperclip@2026.707.0) has a finding of
-    /// this rule, as observed by the audit of that host.
+    /// Whether the reference host (paperclip@2026.707.0) has any finding
+    /// of this rule (the catalog's `reference_findings`, per probe on
+    /// [`super::catalog::Probe::reference_finding`]).
     pub reference_shares: bool,
     /// Internals no answer of the rule's probes may show.
     pub leaks: Vec<Leak>,

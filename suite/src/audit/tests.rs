@@ -23,7 +23,7 @@ id = "r.one"
 title = "t"
 family = "cross-tenant-access"
 severity = "high"
-reference_shares = true
+reference_findings = []
 source = "s"
 help = "h"
 "#;
@@ -83,6 +83,16 @@ fn probes_keep_the_file_lines() {
 fn mistakes_name_the_line(#[case] rest: &str, #[case] needle: &str) {
     let err = parse(&format!("{RULE}{rest}")).unwrap_err().to_string();
     assert!(err.contains(needle), "{err}");
+}
+
+#[test]
+fn reference_findings_must_be_probes_of_the_rule() {
+    let text = RULE.replace("reference_findings = []", "reference_findings = [\"p.other\"]")
+        + "\n[[probe]]\nid = \"p.one\"\nrule = \"r.one\"\ntitle = \"t\"\n[[probe.step]]\nrequest = \"GET /x\"\n";
+    let mut c = Catalog::default();
+    c.add_file(&text, Path::new("x.toml")).unwrap();
+    let err = c.check().unwrap_err().to_string();
+    assert!(err.contains("line 2") && err.contains("'p.other'"), "{err}");
 }
 
 #[test]
