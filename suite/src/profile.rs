@@ -85,6 +85,11 @@ pub struct Profile {
     /// baseRevisionId` (docs/findings.md F31; seen on 916.1, the first
     /// version not pinned).
     pub document_conflict_explained: bool,
+    /// `issues.create` trims the title, so one that is not a string is
+    /// refused (`title.trim is not a function`); 2026.707.0 stores
+    /// `String(title)` (docs/findings.md F29; seen on 916.1, the first
+    /// version not pinned).
+    pub plugin_issue_title_trimmed: bool,
 }
 
 /// 2026.707.0: the reference behaviour.
@@ -101,6 +106,7 @@ pub const PROFILE_707: Profile = Profile {
     interaction_and_approval_methods: false,
     company_get_without_id: CompanyGetWithoutId::QueryFails,
     document_conflict_explained: false,
+    plugin_issue_title_trimmed: false,
 };
 
 /// 2026.722.x to 2026.816.x: as 2026.707, but host calls outside any
@@ -150,6 +156,7 @@ pub const PROFILE_916: Profile = Profile {
     interaction_and_approval_methods: true,
     company_get_without_id: CompanyGetWithoutId::Null,
     document_conflict_explained: true,
+    plugin_issue_title_trimmed: true,
 };
 
 /// Picks the profile for a reported version (`2026.916.1`, `2026.707.0-canary.1`, …).

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
 use super::issues::issue_in;
-use super::params::{company, js_prefix, s, uuid_param, PluginActor};
+use super::params::{company, js_prefix, js_string, s, uuid_param, PluginActor};
 use super::ServiceCtx;
 use crate::config::Defect;
 use crate::db::{pg, rows, Client};
@@ -34,7 +34,8 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &Client, p: &Value) -> Resu
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
     let author = uuid_param(p, "authorAgentId")?;
-    let body = s(p, "body").unwrap_or_default().to_string();
+    // `String(body)`: a number is stored as its digits (F29).
+    let body = js_string(p, "body").unwrap_or_default();
     let author_type = if author.is_some() { "agent" } else { "system" };
     let comment_id: Uuid = client
         .query_one(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
 use super::issues::issue_in;
-use super::params::{company, s, PluginActor};
+use super::params::{company, s, trimmed, PluginActor};
 use super::ServiceCtx;
 use crate::config::Defect;
 use crate::db::{pg, rows, Client};
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 pub(super) async fn upsert(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
-    let key = s(p, "key").unwrap_or_default().trim().to_lowercase();
+    let key = trimmed(p, "key", "key")?.to_lowercase();
     let valid = !key.is_empty()
         && key.len() <= 64
         && key
@@ -100,7 +100,7 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
 pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
-    let key = s(p, "key").unwrap_or_default().trim().to_lowercase();
+    let key = trimmed(p, "key", "key")?.to_lowercase();
     document_json(pg(client), issue.id, &key).await
 }
 
@@ -132,7 +132,7 @@ async fn document_json(c: &impl Db, issue_id: Uuid, key: &str) -> Result<Value> 
 pub(super) async fn delete(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
     let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
-    let key = s(p, "key").unwrap_or_default().trim().to_lowercase();
+    let key = trimmed(p, "key", "key")?.to_lowercase();
     let tx = client.transaction().await?;
     let deleted = tx
         .query_opt(

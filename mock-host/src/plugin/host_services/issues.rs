@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
-use super::params::{company, s, uuid_list, uuid_param, PluginActor};
+use super::params::{company, js_string, s, uuid_list, uuid_param, PluginActor};
 use super::ServiceCtx;
 use crate::config::Defect;
 use crate::db::{pg, rows, Client};
@@ -17,6 +17,10 @@ use crate::services::issues::{self, NewIssue};
 /// `issues.get {issueId, companyId}` → the issue, or `null` outside the company.
 pub(super) async fn get(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
+    // The host trims the id it looks up: another type fails (F29).
+    if matches!(p.get("issueId"), Some(v) if !v.is_string() && !v.is_null()) {
+        return Err(Error::internal("raw.trim is not a function"));
+    }
     // Defect cross-company-read: the issue's company is not compared.
     let any_company = ctx.defects.has(Defect::CrossCompanyRead);
     match issues::find(pg(client), s(p, "issueId").unwrap_or_default()).await? {
@@ -73,7 +77,8 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
     let company_id = company(p)?;
     let actor = PluginActor::from_params(p)?;
     let kind = origin_kind(ctx, p.get("originKind"))?;
-    let title = s(p, "title").unwrap_or_default().to_string();
+    // 2026.707.0 stores `String(title)` (a number becomes its digits, F29).
+    let title = js_string(p, "title").unwrap_or_default();
     let new = NewIssue {
         company_id,
         parent_id: uuid_param(p, "parentId")?,

@@ -86,9 +86,17 @@ async fn orchestration_summary(
         vec![issue.id]
     };
     let id_texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-    let billing = s(p, "billingCode")
-        .map(String::from)
-        .or_else(|| issue.billing_code.clone());
+    // `params.billingCode ?? root.billingCode`: echoed as given (a number
+    // stays one, F29), compared with the column as text.
+    let billing_json = match p.get("billingCode") {
+        None | Some(Value::Null) => json!(issue.billing_code),
+        Some(v) => v.clone(),
+    };
+    let billing = match &billing_json {
+        Value::Null => None,
+        Value::String(t) => Some(t.clone()),
+        other => Some(other.to_string()),
+    };
     // The reads below are independent: sent at once, the connection
     // pipelines them into about one round trip instead of one each.
     let relations = futures::future::try_join_all(ids.iter().map(|i| issues::relations(c, *i)));
@@ -132,7 +140,7 @@ async fn orchestration_summary(
         "approvals": [],
         "runs": runs,
         "costs": {
-            "billingCode": billing,
+            "billingCode": billing_json,
             "costCents": costs.get::<_, i64>(0),
             "inputTokens": costs.get::<_, i64>(1),
             "cachedInputTokens": costs.get::<_, i64>(2),

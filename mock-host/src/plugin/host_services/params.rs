@@ -32,6 +32,50 @@ pub fn uuid_param(p: &Value, key: &str) -> Result<Option<Uuid>> {
     }
 }
 
+/// JS `String(v)` of a param given as something else than a string
+/// (`5` → `"5"`); `None` when missing or `null`.
+pub fn js_string(p: &Value, key: &str) -> Option<String> {
+    match p.get(key)? {
+        Value::Null => None,
+        Value::String(t) => Some(t.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// `raw.trim()` of a string param the host trims: a missing one and one
+/// of another type fail the way JavaScript does.
+pub fn trimmed<'a>(p: &'a Value, key: &str, var: &str) -> Result<&'a str> {
+    match p.get(key) {
+        Some(Value::String(t)) => Ok(t.trim()),
+        None => Err(Error::internal(
+            "Cannot read properties of undefined (reading 'trim')",
+        )),
+        Some(Value::Null) => Err(Error::internal(
+            "Cannot read properties of null (reading 'trim')",
+        )),
+        Some(_) => Err(Error::internal(format!("{var}.trim is not a function"))),
+    }
+}
+
+/// The ids a host iterates (`for (const id of value)`): an array's string
+/// items, a string's characters; `None` when missing or `null`.
+pub fn id_items(p: &Value, key: &str) -> Option<Vec<String>> {
+    match p.get(key)? {
+        Value::Null => None,
+        Value::Array(a) => Some(
+            a.iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect(),
+        ),
+        Value::String(t) => Some(t.chars().map(String::from).collect()),
+        _ => Some(Vec::new()),
+    }
+}
+
 /// An optional array of UUIDs.
 pub fn uuid_list(p: &Value, key: &str) -> Result<Option<Vec<Uuid>>> {
     match p.get(key) {

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::activity::log_plugin_activity;
 use super::issues::issue_in;
-use super::params::{company, s, PluginActor};
+use super::params::{company, id_items, s, PluginActor};
 use super::ServiceCtx;
 use crate::config::Defect;
 use crate::db::Client;
@@ -32,17 +32,11 @@ pub(super) async fn request_one(ctx: &ServiceCtx, client: &Client, p: &Value) ->
 /// `issues.requestWakeups {issueIds, …}` → one `{issueId, queued, runId}` per distinct id.
 pub(super) async fn request_many(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
+    // The ids are iterated as given: a string is its characters (F29).
     let mut ids: Vec<String> = Vec::new();
-    for v in p
-        .get("issueIds")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
-        if let Some(s) = v.as_str() {
-            if !ids.iter().any(|x| x == s) {
-                ids.push(s.to_string());
-            }
+    for id in id_items(p, "issueIds").unwrap_or_default() {
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
     let mut out = Vec::new();

@@ -20,9 +20,12 @@
 //! a workspace, a root issue in it, an issue checked out by the agent, an
 //! issue of company B — so scenarios running beside it see none of it.
 
+pub mod after_phase;
 pub mod calls;
 pub mod cases;
 pub mod drawn;
+pub mod main_phase;
+pub mod malformed;
 pub mod model;
 pub mod rows;
 
@@ -262,8 +265,9 @@ async fn run_phases(
 ) -> Result<Observed, Box<Failure>> {
     let mut names = world::set_up(env, fixtures, config.seed).await?;
     let create = cases::phase_create();
-    let mut main = cases::phase_main();
-    let after = cases::phase_after(env.profile);
+    let mut main = main_phase::phase_main();
+    main.cases.extend(malformed::cases(env.profile));
+    let after = after_phase::phase_after(env.profile);
     let database = cases::phase_database();
     let mut all = create.clone();
     all.extend([main.clone(), after.clone(), database.clone()]);
