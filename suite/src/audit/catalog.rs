@@ -383,7 +383,7 @@ fn find_line(text: &str, key: &str, from: usize) -> Option<usize> {
 
 /// A catalog path as reports show it: relative to the working directory
 /// when it is below it.
-fn display_path(path: &Path) -> String {
+pub(super) fn display_path(path: &Path) -> String {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))

@@ -94,7 +94,11 @@ pub fn grade(probe: &Probe, rule: &Rule, result: CheckResult, replay: String) ->
         rows: result.rows.clone(),
         accepted: None,
         reference_shares: probe.reference_finding,
-        location: format!("{}:{}", probe.scenario.path.display(), probe.line),
+        location: format!(
+            "{}:{}",
+            super::catalog::display_path(&probe.scenario.path),
+            probe.line
+        ),
         duration_ms: result.duration_ms,
         replay,
     };
