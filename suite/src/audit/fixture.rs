@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::client::HostClient;
+use crate::client::{Call, HostClient};
 use crate::error::{Error, Result};
 use crate::plugin::{self, generated, InstalledPlugin, PreparedPlugin};
 use crate::world::World;
@@ -141,6 +141,21 @@ pub async fn install(
                 "001_audit.sql",
                 &format!("CREATE TABLE {ns}.notes (id integer PRIMARY KEY, body text);\n"),
             )?;
+        }
+        // A host that outlives the run (url=) may keep the copy an earlier
+        // audit disabled: enabled again, it installs as already there.
+        let row = client
+            .send(&Call::new("GET", format!("/api/plugins/{key}")).as_(&world.board))
+            .await;
+        let disabled = row
+            .response
+            .as_ref()
+            .is_some_and(|r| r.status == 200 && r.body["status"] == "disabled");
+        if disabled {
+            let enable = Call::new("POST", format!("/api/plugins/{key}/enable"))
+                .as_(&world.board)
+                .json(json!({}));
+            client.expect_json("enable the audit fixture", &enable, 200).await?;
         }
         let prepared = PreparedPlugin {
             dir,
