@@ -85,6 +85,9 @@ pub struct Case {
     pub bind: Option<String>,
     /// The rows the call leaves when it answers as it must.
     pub effects: Vec<Effect>,
+    /// The JSON-RPC method sent, when it is not [`Case::method`] (a
+    /// misspelling, counted under the method it misspells).
+    pub wire: Option<&'static str>,
 }
 
 impl Case {
@@ -98,6 +101,7 @@ impl Case {
             want: Want::Ok(json!("$any")),
             bind: None,
             effects: Vec::new(),
+            wire: None,
         }
     }
 
@@ -113,6 +117,12 @@ impl Case {
 
     pub fn via(mut self, variant: Variant) -> Case {
         self.variant = variant;
+        self
+    }
+
+    /// Sends `wire` as the method name instead.
+    pub fn sent_as(mut self, wire: &'static str) -> Case {
+        self.wire = Some(wire);
         self
     }
 

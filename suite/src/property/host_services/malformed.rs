@@ -49,7 +49,15 @@ pub fn cases(profile: &Profile) -> Vec<Case> {
             })
             .leaves(activity("issue.created", "titled", None))
     };
+    // A method the host has no handler for (B1: −32601 before any gate).
+    let misspelled = |m: &'static str, wire: &'static str, p: Value| {
+        case(m, &format!("misspelled {wire}"), p)
+            .sent_as(wire)
+            .err(-32601, format!("Host does not handle method \"{wire}\""))
+    };
     vec![
+        misspelled("issues.getSubtree", "issues.getSubTree", issue_params("root")),
+        misspelled("state.set", "state.put", json!({"scopeKind": "company", "scopeId": "{companyA}", "stateKey": "hs-put", "value": 1})),
         title,
         case("issues.create", "status unknown", json!({"companyId": "{companyA}", "title": "HS odd", "status": "sleeping"}))
             .ok(json!({"status": "sleeping", "title": "HS odd"}))

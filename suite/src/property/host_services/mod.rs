@@ -335,10 +335,25 @@ fn judge(
     } else {
         observed.mismatches.push(json!({
             "call": format!("{} via {}", case.title(), case.variant.as_str()),
-            "params": case.params,
-            "expected": case.want.to_json(),
-            "actual": named,
+            "params": clipped(&case.params),
+            "expected": clipped(&case.want.to_json()),
+            "actual": clipped(&named),
         }));
+    }
+}
+
+/// `value` with strings over 200 characters cut (the oversized cases'
+/// 200,000 characters would otherwise fill the report).
+fn clipped(value: &Value) -> Value {
+    match value {
+        Value::String(t) if t.chars().count() > 200 => Value::String(format!(
+            "{}… ({} characters)",
+            t.chars().take(200).collect::<String>(),
+            t.chars().count()
+        )),
+        Value::Array(a) => Value::Array(a.iter().map(clipped).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), clipped(v))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -360,7 +375,7 @@ async fn send_phase(
                 .iter()
                 .map(|i| {
                     let c = &phase.cases[*i];
-                    json!({"method": c.method, "params": names.fill(&c.params)})
+                    json!({"method": c.wire.unwrap_or(c.method), "params": names.fill(&c.params)})
                 })
                 .collect();
             let plugin = fixtures.get(*variant);

@@ -141,8 +141,8 @@ impl Expected {
             if sorted(&expected) != sorted(&actual) {
                 out.push((
                     table.to_string(),
-                    json!(sorted(&expected)),
-                    json!(sorted(&actual)),
+                    super::clipped(&json!(sorted(&expected))),
+                    super::clipped(&json!(sorted(&actual))),
                 ));
             }
         };
