@@ -115,14 +115,14 @@ fn the_mock_has_the_reference_hosts_findings_and_the_exit_code_follows_fail_on_a
         report["rules"].as_array().unwrap().len()
     );
 
-    // Only critical findings fail: the mock has none.
+    // Only critical findings fail: F9 is high.
     let (out, _) = audit(&[
         "--host",
         "mock",
         "--fail-on",
         "critical",
         "--only",
-        "tenant",
+        "tenant.worker-db-read-other-company",
     ]);
     assert_eq!(out.status.code(), Some(0));
 
