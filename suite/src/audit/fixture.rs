@@ -155,7 +155,9 @@ pub async fn install(
             let enable = Call::new("POST", format!("/api/plugins/{key}/enable"))
                 .as_(&world.board)
                 .json(json!({}));
-            client.expect_json("enable the audit fixture", &enable, 200).await?;
+            client
+                .expect_json("enable the audit fixture", &enable, 200)
+                .await?;
         }
         let prepared = PreparedPlugin {
             dir,
