@@ -16,8 +16,9 @@ use super::case::Caller;
 use super::fixture::Cell;
 
 /// The callers as matrix columns, in a fixed order; the non-member only
-/// exists in authenticated mode.
-fn columns(authenticated: bool) -> Vec<Caller> {
+/// exists in authenticated mode. The sweep ([`super::sweep`]) sends every
+/// declaration with each of them.
+pub fn columns(authenticated: bool) -> Vec<Caller> {
     let mut out = vec![
         Caller::Board,
         Caller::NoCredentials,

@@ -7,9 +7,11 @@
 //! params and the bare mount. Its worker echoes what it receives or answers
 //! as asked. Each case draws a declaration, a caller, an issue and a request
 //! shape, sends it, and compares status, body, headers and the echoed worker
-//! input with the [`model`] of the dispatch order. Every cell runs in every
-//! run as fixed cases ([`fixed`]); the reason line of the result counts the
-//! cases each cell got.
+//! input with the [`model`] of the dispatch order. Every run sends, as fixed
+//! cases, the rules' cases ([`fixed`]) and the sweep of every declaration
+//! with every caller ([`sweep`]), concurrently since no case changes the
+//! host; then the random cases. The reason line counts the sweep and the
+//! cases each cell got, and `details.matrix` holds every pair's outcome.
 
 pub mod case;
 pub mod exec;
@@ -19,12 +21,14 @@ pub mod matrix;
 pub mod model;
 #[cfg(test)]
 mod model_tests;
+pub mod sweep;
 pub mod wire;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
 use self::case::RoutesCase;
@@ -112,17 +116,20 @@ impl Property for RoutesProperty {
             per_cell: Mutex::new(BTreeMap::new()),
             matrix: MatrixRecorder::new(authenticated),
         };
-        let mut result = runner.fixed(self, config);
+        let fixed_cases = fixed_cases(authenticated);
+        let mut result = runner.fixed(self, config, &fixed_cases);
         if result.failure.is_none() {
             result = run_property(self, env, config, case::cases(authenticated), |c| {
                 runner.run(c)
             });
-            result.cases = result
-                .cases
-                .map(|n| n + fixed::all(authenticated).len() as u32);
+            result.cases = result.cases.map(|n| n + fixed_cases.len() as u32);
         }
         result.duration_ms = started.elapsed().as_millis() as u64;
-        result.reason = Some(runner.cell_report());
+        result.reason = Some(format!(
+            "{}; {}",
+            sweep::describe(authenticated),
+            runner.cell_report()
+        ));
         result.details = Some(json!({ "matrix": runner.matrix.to_json() }));
         env.handle.block_on(async {
             let _ = env
@@ -137,6 +144,17 @@ impl Property for RoutesProperty {
     }
 }
 
+/// The rules' fixed cases, then the sweep's that are not among them.
+fn fixed_cases(authenticated: bool) -> Vec<RoutesCase> {
+    let mut out = fixed::all(authenticated);
+    let sweep: Vec<RoutesCase> = sweep::cases(authenticated)
+        .into_iter()
+        .filter(|c| !out.contains(c))
+        .collect();
+    out.extend(sweep);
+    out
+}
+
 struct Runner<'a> {
     env: &'a PropertyEnv,
     facts: Mutex<Facts>,
@@ -146,16 +164,34 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// Runs every fixed case and reports all that fail, the first in full.
-    fn fixed(&self, property: &RoutesProperty, config: &PropertyConfig) -> CheckResult {
+    /// Runs every fixed case, [`sweep::IN_FLIGHT`] at a time, and reports
+    /// all that fail in the order of `cases`, the first in full.
+    fn fixed(
+        &self,
+        property: &RoutesProperty,
+        config: &PropertyConfig,
+        cases: &[RoutesCase],
+    ) -> CheckResult {
         let mut result = base_result(property, self.env, config);
-        let cases = fixed::all(self.env.world.mode == DeploymentMode::Authenticated);
-        let mut failed: Vec<(RoutesCase, CaseFailure)> = Vec::new();
-        for c in &cases {
-            if let Err(f) = self.run(c) {
-                failed.push((*c, f));
-            }
-        }
+        let outcomes: Vec<Result<(), CaseFailure>> = self.env.handle.block_on(async {
+            // One world for all: the fixed cases take seconds, the world
+            // lasts minutes, and refreshing it from concurrent cases would
+            // build it several times over.
+            let facts = match self.current_facts().await {
+                Ok(f) => f,
+                Err(e) => return vec![Err(e)],
+            };
+            stream::iter(cases)
+                .map(|c| self.check(c, &facts))
+                .buffered(sweep::IN_FLIGHT)
+                .collect()
+                .await
+        });
+        let failed: Vec<(RoutesCase, CaseFailure)> = cases
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(c, outcome)| outcome.err().map(|f| (*c, f)))
+            .collect();
         result.cases = Some(cases.len() as u32);
         let Some((first, failure)) = failed.first().cloned() else {
             return result;
@@ -188,6 +224,33 @@ impl Runner<'_> {
 
     /// One case: refresh the world if needed, send, compare.
     fn run(&self, c: &RoutesCase) -> Result<(), CaseFailure> {
+        self.env.handle.block_on(async {
+            let facts = self.current_facts().await?;
+            self.check(c, &facts).await
+        })
+    }
+
+    /// The world, rebuilt first when its checkout run is about to end.
+    async fn current_facts(&self) -> Result<Facts, CaseFailure> {
+        let env = self.env;
+        let stale = self.facts.lock().expect("facts").stale();
+        if stale {
+            let (key, id) = {
+                let f = self.facts.lock().expect("facts");
+                (f.plugin_key.clone(), f.plugin_id.clone())
+            };
+            let fresh = exec::build(&env.client, &env.world, &key, &id)
+                .await
+                .map_err(|e| {
+                    CaseFailure::message(format!("rebuilding the routes world failed: {e}"))
+                })?;
+            *self.facts.lock().expect("facts") = fresh;
+        }
+        Ok(self.facts.lock().expect("facts").clone())
+    }
+
+    /// Sends one case in `facts`' world and compares the answer with the model.
+    async fn check(&self, c: &RoutesCase, facts: &Facts) -> Result<(), CaseFailure> {
         if let Some(cell) = c.cell() {
             *self
                 .per_cell
@@ -196,33 +259,14 @@ impl Runner<'_> {
                 .entry(cell)
                 .or_default() += 1;
         }
-        let env = self.env;
-        env.handle.block_on(async {
-            let facts = {
-                let stale = self.facts.lock().expect("facts").stale();
-                if stale {
-                    let (key, id) = {
-                        let f = self.facts.lock().expect("facts");
-                        (f.plugin_key.clone(), f.plugin_id.clone())
-                    };
-                    let fresh = exec::build(&env.client, &env.world, &key, &id)
-                        .await
-                        .map_err(|e| {
-                            CaseFailure::message(format!("rebuilding the routes world failed: {e}"))
-                        })?;
-                    *self.facts.lock().expect("facts") = fresh;
-                }
-                self.facts.lock().expect("facts").clone()
-            };
-            let wire = exec::wire(c, &facts);
-            let predicted = model::predict(c, &wire, &facts, env.profile);
-            let exchange = exec::send(&env.client, &wire).await;
-            if let Some(cell) = c.cell() {
-                let actual = exchange.response.as_ref().map(|r| r.status);
-                self.matrix.record(cell, c.caller, predicted.status, actual);
-            }
-            compare(&predicted, exchange)
-        })
+        let wire = exec::wire(c, facts);
+        let predicted = model::predict(c, &wire, facts, self.env.profile);
+        let exchange = exec::send(&self.env.client, &wire).await;
+        if let Some(cell) = c.cell() {
+            let actual = exchange.response.as_ref().map(|r| r.status);
+            self.matrix.record(cell, c.caller, predicted.status, actual);
+        }
+        compare(&predicted, exchange)
     }
 
     fn cell_report(&self) -> String {
