@@ -15,10 +15,10 @@ use super::model::INTERNAL;
 use super::rows::Effect;
 
 /// SplitMix64: small, and the same numbers for the same seed everywhere.
-struct Draw(u64);
+pub(super) struct Draw(pub(super) u64);
 
 impl Draw {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -26,15 +26,15 @@ impl Draw {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 
-    fn words(&mut self, n: usize) -> String {
+    pub(super) fn words(&mut self, n: usize) -> String {
         const WORDS: &[&str] = &[
             "alpha",
             "blocker",
@@ -56,14 +56,30 @@ impl Draw {
     }
 }
 
-/// `count` drawn cases as two phases (writes, then reads).
-pub fn phases(seed: u64, count: u32) -> (Phase, Phase) {
+/// `count` drawn cases as three phases: the writes (at once), the reads
+/// of what they stored (at once), and the sequences that need order —
+/// blocker chains closed into cycles, wakeups with drawn keys
+/// ([`super::drawn_sequences`]), one call after the other.
+pub fn phases(seed: u64, count: u32) -> [Phase; 3] {
     let mut d = Draw(seed ^ 0x4853_5256);
     let mut writes = Vec::new();
     let mut reads = Vec::new();
+    let mut sequence = Vec::new();
+    let mut wakeups = 0;
     for i in 0..count {
         let name = format!("d{i}");
-        match d.below(5) {
+        let family = d.below(7);
+        if family == 5 {
+            super::drawn_sequences::chain(&mut d, &name, &mut writes, &mut sequence);
+            continue;
+        }
+        // Each wakeup queues a heartbeat run of the check's agent: a few.
+        if family == 6 && wakeups < super::drawn_sequences::MAX_WAKEUPS {
+            wakeups += 1;
+            super::drawn_sequences::wakeup(&mut d, &name, &mut writes, &mut sequence);
+            continue;
+        }
+        match family {
             0 => {
                 let status = *d.pick(&["backlog", "todo", "done", "cancelled", "in_review"]);
                 let priority = *d.pick(&["low", "medium", "high", "critical"]);
@@ -196,7 +212,7 @@ pub fn phases(seed: u64, count: u32) -> (Phase, Phase) {
             }
         }
     }
-    (
+    [
         Phase {
             name: "drawn writes",
             sequential: false,
@@ -207,7 +223,12 @@ pub fn phases(seed: u64, count: u32) -> (Phase, Phase) {
             sequential: false,
             cases: reads,
         },
-    )
+        Phase {
+            name: "drawn sequences",
+            sequential: true,
+            cases: sequence,
+        },
+    ]
 }
 
 #[cfg(test)]
@@ -217,19 +238,20 @@ mod tests {
     #[test]
     fn the_same_seed_draws_the_same_cases() {
         let titles = |seed| {
-            let (w, r) = phases(seed, 40);
+            let [w, r, q] = phases(seed, 40);
             w.cases
                 .iter()
                 .chain(&r.cases)
+                .chain(&q.cases)
                 .map(|c| c.params.to_string())
                 .collect::<Vec<_>>()
         };
         assert_eq!(titles(7), titles(7));
         assert_ne!(titles(7), titles(8));
-        let (w, r) = phases(7, 40);
+        let [w, r, _] = phases(7, 40);
         let kinds: std::collections::BTreeSet<&str> =
             w.cases.iter().chain(&r.cases).map(|c| c.method).collect();
         assert!(kinds.len() >= 3, "{kinds:?}");
-        assert!(w.cases.len() <= 40 && !w.cases.is_empty());
+        assert!(!w.cases.is_empty());
     }
 }

@@ -24,6 +24,7 @@ pub mod after_phase;
 pub mod calls;
 pub mod cases;
 pub mod drawn;
+pub mod drawn_sequences;
 pub mod main_phase;
 pub mod malformed;
 pub mod model;
@@ -230,40 +231,47 @@ async fn run(
 ) -> Result<Observed, Box<Failure>> {
     let version = expected::served(env.profile);
     let nonce = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    // The fixtures and the check's world are made at the same time.
+    let installs = futures::future::join_all(Variant::ALL.map(|variant| {
+        let nonce = &nonce;
+        async move {
+            host_methods::install(env, sdk, nonce, variant, version)
+                .await
+                .map(|plugin| (variant, plugin))
+        }
+    }));
+    let (installs, made) = tokio::join!(installs, world::set_up(env, config.seed));
     let mut installed = Vec::new();
     let mut failure = None;
-    for variant in Variant::ALL {
-        match host_methods::install(env, sdk, &nonce, variant, version).await {
-            Ok(plugin) => installed.push((variant, plugin)),
-            Err(message) => {
-                failure = Some(Box::new(Failure::new("set-up", message)));
-                break;
-            }
+    for outcome in installs {
+        match outcome {
+            Ok(pair) => installed.push(pair),
+            Err(message) => failure = Some(Box::new(Failure::new("set-up", message))),
         }
     }
     let fixtures = Fixtures(installed);
-    let outcome = match failure {
-        Some(f) => Err(f),
-        None => run_phases(env, &fixtures, config).await,
+    let outcome = match (failure, made) {
+        (Some(f), _) | (None, Err(f)) => Err(f),
+        (None, Ok(mut names)) => {
+            world::name_fixtures(&mut names, &fixtures);
+            run_phases(env, &fixtures, names, config).await
+        }
     };
-    for (_, plugin) in &fixtures.0 {
-        let _ = env
-            .client
-            .send(
-                &Call::new("DELETE", format!("/api/plugins/{}?purge=true", plugin.key))
-                    .as_(&env.world.board),
-            )
-            .await;
-    }
+    futures::future::join_all(fixtures.0.iter().map(|(_, plugin)| async move {
+        let purge = Call::new("DELETE", format!("/api/plugins/{}?purge=true", plugin.key))
+            .as_(&env.world.board);
+        let _ = env.client.send(&purge).await;
+    }))
+    .await;
     outcome
 }
 
 async fn run_phases(
     env: &PropertyEnv,
     fixtures: &Fixtures,
+    mut names: Names,
     config: &PropertyConfig,
 ) -> Result<Observed, Box<Failure>> {
-    let mut names = world::set_up(env, fixtures, config.seed).await?;
     let create = cases::phase_create();
     let mut main = main_phase::phase_main();
     main.cases.extend(malformed::cases(env.profile));
@@ -273,7 +281,7 @@ async fn run_phases(
     all.extend([main.clone(), after.clone(), database.clone()]);
     let (capability, scoped) = cases::derived(&all);
     main.cases.extend(scoped);
-    let (drawn_writes, drawn_reads) = drawn::phases(config.seed, config.cases);
+    let [drawn_writes, drawn_reads, drawn_sequence] = drawn::phases(config.seed, config.cases);
     let mut observed = Observed::default();
     let mut expected = rows::Expected::default();
     let mut record = |observed: &mut Observed,
@@ -298,7 +306,7 @@ async fn run_phases(
     record(&mut observed, &mut names, &main, m?);
     record(&mut observed, &mut names, &database, d?);
     record(&mut observed, &mut names, &capability, c?);
-    for phase in [&after, &drawn_writes, &drawn_reads] {
+    for phase in [&after, &drawn_writes, &drawn_reads, &drawn_sequence] {
         let answers = send_phase(env, fixtures, &names, phase).await?;
         record(&mut observed, &mut names, phase, answers);
     }
