@@ -205,6 +205,8 @@ pub enum Defect {
     WakeupDedupWrong,
     /// A plugin's child issue does not inherit its parent's project workspace.
     WorkspaceNotInherited,
+    /// A JSON body that starts with a UTF-8 byte order mark is refused.
+    BomRefused,
 }
 
 impl Defect {
@@ -275,6 +277,7 @@ impl Defect {
             Defect::DocumentRevisionNotWritten => "issues.documents.upsert of a new key writes no document_revisions row and leaves latest_revision_id null",
             Defect::WakeupDedupWrong => "issues.requestWakeup(s) de-duplicate by idempotency key (a repeated key writes no wakeup request and answers queued false) instead of only storing the key",
             Defect::WorkspaceNotInherited => "issues.create with parentId / inheritExecutionWorkspaceFromIssueId leaves project_workspace_id empty instead of copying the source issue's",
+            Defect::BomRefused => "a JSON body that starts with a UTF-8 byte order mark answers 500 instead of being parsed without the mark",
         }
     }
 
@@ -432,6 +435,7 @@ mod tests {
                 "document-revision-not-written",
                 "wakeup-dedup-wrong",
                 "workspace-not-inherited",
+                "bom-refused",
             ]
         );
         for d in Defect::iter() {

@@ -90,14 +90,22 @@ pub async fn json_body(State(state): State<AppState>, req: Request, next: Next) 
     let mut parsed = JsonBody(None);
     if parse {
         let text = String::from_utf8_lossy(&bytes);
+        // The real host decodes bodies with a BOM-stripping decoder before
+        // parsing: a leading UTF-8 byte order mark is skipped. Defect
+        // bom-refused: the mark is left for the parser, which refuses it.
+        let text = if state.config.defects.has(Defect::BomRefused) {
+            &text
+        } else {
+            text.strip_prefix('\u{feff}').unwrap_or(&text)
+        };
         if text.trim().is_empty() {
             parsed = JsonBody(Some(Value::Object(Default::default())));
         } else {
             // Defect shallow-json: serde_json's default depth limit.
             let parsed_value = if state.config.defects.has(Defect::ShallowJson) {
-                serde_json::from_str::<Value>(&text)
+                serde_json::from_str::<Value>(text)
             } else {
-                parse_nested(&text)
+                parse_nested(text)
             };
             match parsed_value {
                 Ok(v @ (Value::Object(_) | Value::Array(_))) => parsed = JsonBody(Some(v)),

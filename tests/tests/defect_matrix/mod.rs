@@ -476,4 +476,9 @@ pub const MATRIX: &[Row] = &[
         &["host-services", "smoke.workspace-inherited"],
         "contract-db-worker.md B2.2 (issues.create: the inheritance source's projectWorkspaceId is copied)",
     ),
+    edges_row(
+        "bom-refused",
+        &["edges.bodies"],
+        "contract-http.md §0 (express.json decodes the body first: a leading byte order mark is skipped); docs/findings.md F32",
+    ),
 ];
