@@ -91,6 +91,11 @@ fn files_newer_than(path: &Path, time: std::time::SystemTime) -> Vec<PathBuf> {
         return Vec::new();
     };
     if meta.is_file() {
+        // Notes beside the code (README.md) are not compiled in: editing
+        // one leaves cargo's build fresh, so it must not count as stale.
+        if path.extension().is_some_and(|e| e == "md") {
+            return Vec::new();
+        }
         return match meta.modified() {
             Ok(m) if m > time => vec![path.to_path_buf()],
             _ => Vec::new(),
