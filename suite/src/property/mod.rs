@@ -18,6 +18,7 @@ pub mod host_services;
 pub mod migrations;
 pub mod routes;
 pub mod scoping;
+pub mod shapes;
 
 use std::collections::HashMap;
 use std::fmt::Debug;

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::fixture::{capabilities, Variant};
 use super::methods::{HostMethod, Since};
 use crate::profile::{CompanyGetWithoutId, Profile};
+use crate::property::shapes::without_timestamps;
 
 /// One answer as the worker saw it, ids replaced by placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,33 +213,6 @@ fn handler(method: &str, variant: Variant, profile: &Profile) -> Expect {
         // Every other handler starts with `ensureCompanyId`.
         _ => internal(COMPANY_REQUIRED),
     }
-}
-
-/// `text` with every ISO-8601 UTC timestamp (`2026-12-07T04:30:43.774Z`)
-/// replaced by `{timestamp}`: query failures list the times they bound.
-pub fn without_timestamps(text: &str) -> String {
-    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddZ";
-    let bytes = text.as_bytes();
-    let fits = |at: usize| {
-        bytes.len() >= at + SHAPE.len()
-            && SHAPE.iter().zip(&bytes[at..]).all(|(s, b)| match s {
-                b'd' => b.is_ascii_digit(),
-                other => other == b,
-            })
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if fits(i) {
-            out.push_str("{timestamp}");
-            i += SHAPE.len();
-        } else {
-            let ch = text[i..].chars().next().unwrap_or_default();
-            out.push(ch);
-            i += ch.len_utf8().max(1);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::rows::Effect;
 use crate::property::host_methods::fixture::Variant;
+use crate::property::shapes;
 
 /// Why a case is in the run; the report counts cases per method and kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -173,7 +174,9 @@ impl Names {
         for (id, name) in &self.pairs {
             out = out.replace(id.as_str(), name);
         }
-        other_uuids(&crate::property::host_methods::expected::without_timestamps(&out))
+        // Every UUID no name was given for (ids the host made inside a
+        // call that failed, say).
+        shapes::without_uuids(&shapes::without_timestamps(&out))
     }
 
     /// `value` with every string's known ids replaced by names.
@@ -263,33 +266,6 @@ fn contains_all(want: &[Value], items: &[Value]) -> bool {
             None => false,
         }
     })
-}
-
-/// `text` with every UUID no name was given for replaced by `{uuid}` (ids
-/// the host made inside a call that failed, say).
-fn other_uuids(text: &str) -> String {
-    const SHAPE: &[u8] = b"xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-    let bytes = text.as_bytes();
-    let fits = |at: usize| {
-        bytes.len() >= at + SHAPE.len()
-            && SHAPE.iter().zip(&bytes[at..]).all(|(s, b)| match s {
-                b'x' => b.is_ascii_hexdigit(),
-                other => other == b,
-            })
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if fits(i) {
-            out.push_str("{uuid}");
-            i += SHAPE.len();
-        } else {
-            let ch = text[i..].chars().next().unwrap_or_default();
-            out.push(ch);
-            i += ch.len_utf8().max(1);
-        }
-    }
-    out
 }
 
 fn is_uuid(s: &str) -> bool {
