@@ -30,7 +30,6 @@ use crate::progress::Progress;
 use crate::report::HostReport;
 use crate::run::{Plugins, Session};
 use crate::scenario::runner::{run_scenario, RunContext};
-use crate::scenario::vars::Vars;
 
 pub use catalog::Catalog;
 pub use grade::{ProbeResult, Verdict};
@@ -105,15 +104,7 @@ pub async fn execute(
     ));
     let markers = actors::make(&stage.client, stage.db.as_deref(), &stage.world).await?;
     let host = session.running_host()?;
-    let mut vars = Vars::new();
-    stage.world.export(&mut vars);
-    plugins.smoke.export(&mut vars);
-    vars.set("host.base_url", host.base_url.clone());
-    vars.set("host.kind", host.info.kind.clone());
-    vars.set(
-        "host.version",
-        host.info.version.clone().unwrap_or_default(),
-    );
+    let vars = crate::run::scenario_vars(&stage, &plugins, host);
     let ctx = RunContext {
         client: &stage.client,
         world: &stage.world,

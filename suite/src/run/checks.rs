@@ -16,6 +16,21 @@ use crate::scenario::runner::{run_scenario, RunContext};
 use crate::scenario::vars::Vars;
 use crate::target::RunningHost;
 
+/// The variables a scenario or an audit probe may name: the world's ids
+/// and keys, the smoke plugin's, and the host's address, kind and version.
+pub(crate) fn scenario_vars(stage: &Stage, plugins: &Installed, host: &RunningHost) -> Vars {
+    let mut vars = Vars::new();
+    stage.world.export(&mut vars);
+    plugins.smoke.export(&mut vars);
+    vars.set("host.base_url", host.base_url.clone());
+    vars.set("host.kind", host.info.kind.clone());
+    vars.set(
+        "host.version",
+        host.info.version.clone().unwrap_or_default(),
+    );
+    vars
+}
+
 /// Runs the selected scenarios (`jobs` at a time) and properties (each on a
 /// blocking thread of its own: proptest is synchronous) concurrently.
 pub(super) async fn run(
@@ -27,15 +42,7 @@ pub(super) async fn run(
     progress: &Progress,
     on_check: &(dyn Fn(&CheckResult) + Sync),
 ) -> Vec<CheckResult> {
-    let mut vars = Vars::new();
-    stage.world.export(&mut vars);
-    plugins.smoke.export(&mut vars);
-    vars.set("host.base_url", host.base_url.clone());
-    vars.set("host.kind", host.info.kind.clone());
-    vars.set(
-        "host.version",
-        host.info.version.clone().unwrap_or_default(),
-    );
+    let vars = scenario_vars(stage, plugins, host);
     let run_ctx = RunContext {
         client: &stage.client,
         world: &stage.world,
