@@ -134,6 +134,7 @@ pub async fn install(
             WORKER,
             sdk_node_modules,
         )?;
+        generated::write_worker_rpc(&dir)?;
         if key == MAIN {
             let ns = plugin::derive_namespace(key, Some(SLUG));
             generated::write_migration(

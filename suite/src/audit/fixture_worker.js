@@ -1,9 +1,10 @@
 // Worker of the conformance audit fixture (plain ESM, written into generated
 // plugin packages by `conformance audit`).
 //
-// It speaks the worker protocol itself (the SDK's framing helpers, imported
-// by file) so that it can make host calls with or without the request's
-// invocation id, and answer with any status and headers:
+// It speaks the worker protocol itself, through `rpc.js`
+// (suite/src/plugin/worker_rpc.js), so that it can make host calls with or
+// without the request's invocation id, and answer with any status and
+// headers:
 //
 //   route `call` (POST /call, company from the body):
 //     body {calls: [{method, params}], invocation: false?, deferMs: n?, tag: "x"?}
@@ -16,48 +17,9 @@
 //     the query parameter `respond` = JSON {status, headers, body}, exactly that
 //     ({nothing: true}: no answer at all).
 
-import { createInterface } from "node:readline";
-import {
-  createErrorResponse,
-  createSuccessResponse,
-  parseMessage,
-  serializeMessage,
-} from "./node_modules/@paperclipai/plugin-sdk/dist/protocol.js";
+import { callHost, serve } from "./rpc.js";
 
-const CALL_TIMEOUT_MS = 10000;
-const pending = new Map();
 const deferred = new Map();
-let nextId = 1;
-
-function send(message) {
-  process.stdout.write(serializeMessage(message));
-}
-
-function callHost(method, params, invocationId) {
-  const id = nextId++;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      pending.delete(id);
-      resolve({ error: { code: -32003, message: `no answer within ${CALL_TIMEOUT_MS}ms` } });
-    }, CALL_TIMEOUT_MS);
-    pending.set(id, (response) => {
-      clearTimeout(timer);
-      resolve(
-        "error" in response
-          ? { error: { code: response.error.code, message: response.error.message } }
-          : { ok: response.result ?? null },
-      );
-    });
-    send({
-      jsonrpc: "2.0",
-      id,
-      method,
-      params,
-      ...(invocationId ? { paperclipInvocationId: invocationId } : {}),
-    });
-  });
-}
-
 function runCalls(calls, invocationId) {
   const list = Array.isArray(calls) ? calls : [];
   return Promise.all(
@@ -110,45 +72,4 @@ async function handleApiRequest(input, invocationId) {
   return answer;
 }
 
-async function handleRequest(message) {
-  const invocationId = message.paperclipInvocation?.id;
-  switch (message.method) {
-    case "initialize":
-      return { ok: true, supportedMethods: ["health", "handleApiRequest"] };
-    case "health":
-      return { status: "ok" };
-    case "shutdown":
-      setImmediate(() => process.exit(0));
-      return null;
-    case "handleApiRequest":
-      return handleApiRequest(message.params, invocationId);
-    default: {
-      const error = new Error(`Unknown method: ${message.method}`);
-      error.code = -32601;
-      throw error;
-    }
-  }
-}
-
-createInterface({ input: process.stdin }).on("line", (line) => {
-  if (!line.trim()) {
-    return;
-  }
-  let message;
-  try {
-    message = parseMessage(line);
-  } catch {
-    return;
-  }
-  if (typeof message.method === "string" && message.id !== undefined && message.id !== null) {
-    handleRequest(message).then(
-      (result) => send(createSuccessResponse(message.id, result ?? null)),
-      (err) => send(createErrorResponse(message.id, err.code ?? -32002, err.message)),
-    );
-  } else if (message.id !== undefined && ("result" in message || "error" in message)) {
-    const settle = pending.get(message.id);
-    pending.delete(message.id);
-    settle?.(message);
-  }
-});
-process.stdin.on("end", () => process.exit(0));
+serve(handleApiRequest);

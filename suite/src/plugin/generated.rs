@@ -39,6 +39,16 @@ pub fn write_package(
     std::os::unix::fs::symlink(sdk_node_modules, &link).map_err(|e| Error::io("linking", &link, e))
 }
 
+/// The worker protocol's stdio loop for fixture workers that make raw host
+/// calls (`import { callHost, serve } from "./rpc.js"`).
+const WORKER_RPC: &str = include_str!("worker_rpc.js");
+
+/// Writes `rpc.js`, the shared protocol loop, beside the worker in `dir`.
+pub fn write_worker_rpc(dir: &Path) -> Result<()> {
+    let path = dir.join("rpc.js");
+    std::fs::write(&path, WORKER_RPC).map_err(|e| Error::io("writing", &path, e))
+}
+
 /// Writes one migration file into `dir/migrations` (created).
 pub fn write_migration(dir: &Path, file: &str, sql: &str) -> Result<()> {
     let migrations = dir.join("migrations");

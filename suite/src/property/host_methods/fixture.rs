@@ -133,6 +133,7 @@ impl FixturePackage {
             WORKER,
             sdk_node_modules,
         )?;
+        generated::write_worker_rpc(&dir)?;
         if variant == Variant::Database {
             let namespace = derive_namespace(&key, Some(SLUG));
             generated::write_migration(
