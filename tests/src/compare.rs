@@ -9,6 +9,8 @@
 //! Also normalised: run directories (`/tmp/conformance-run-…`), issue
 //! numbers (allocated in whatever order concurrent checks create issues).
 //! Not compared: `GET /api/health`, whose body identifies the host.
+//! Host-service answers recorded in a check's details are compared call by
+//! call (`crate::answers`).
 //!
 //! Bodies under `/api/plugins/` — the plugin host API under test — must be
 //! equal. Core REST answers that checks use as fixtures (agents, issues,
@@ -104,6 +106,9 @@ pub fn compare_reports(
                 rr.len()
             ));
         }
+        diffs.extend(crate::answers::answer_differences(
+            id, left_name, lc, right_name, rc,
+        ));
     }
     for rc in &r {
         if !l.iter().any(|c| c["id"] == rc["id"]) {
@@ -241,12 +246,13 @@ pub fn normalize(value: &Value) -> Value {
 
 fn normalize_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    let bytes = s.as_bytes();
     let mut i = 0;
     while i < s.len() {
+        // Both ends on char boundaries before slicing: the text may hold
+        // multi-byte characters (`…` in clipped messages).
         if i + 36 <= s.len()
-            && uuid::Uuid::parse_str(&s[i..i + 36]).is_ok()
             && s.is_char_boundary(i + 36)
+            && uuid::Uuid::parse_str(&s[i..i + 36]).is_ok()
         {
             out.push_str("<uuid>");
             i += 36;
@@ -256,7 +262,6 @@ fn normalize_str(s: &str) -> String {
         out.push(c);
         i += c.len_utf8();
     }
-    let _ = bytes;
     let out = normalize_embedded_times(&normalize_nonce(&normalize_run_dirs(&out)));
     if let Some(namespace) = normalize_namespace(&out) {
         return namespace;
@@ -414,6 +419,12 @@ fn sorted(value: Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_with_multi_byte_characters_is_normalised_without_panicking() {
+        let text = format!("{}… (209 characters)", "x".repeat(34));
+        assert_eq!(normalize_str(&text), text);
+    }
 
     #[test]
     fn ids_times_and_identifiers_are_normalised() {

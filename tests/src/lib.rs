@@ -7,6 +7,7 @@
 //! plugin workers and its agent adapters), which is what
 //! [`processes_of_runs`] looks for.
 
+pub mod answers;
 pub mod compare;
 
 use std::path::{Path, PathBuf};

@@ -150,6 +150,8 @@ struct Observed {
     rows: Vec<(String, Value, Value)>,
     rows_compared: bool,
     exchanges: Vec<Exchange>,
+    /// `{call, answer}` of every call, in the order they were judged.
+    answers: Vec<Value>,
 }
 
 impl Observed {
@@ -165,7 +167,11 @@ impl Observed {
                 (m.to_string(), Value::Object(k))
             })
             .collect();
-        json!({ "cases": counts, "rows_compared": self.rows_compared })
+        json!({
+            "cases": counts,
+            "rows_compared": self.rows_compared,
+            "answers": self.answers,
+        })
     }
 
     fn reason(&self) -> String {
@@ -336,6 +342,12 @@ fn judge(
         .or_default()
         .entry(case.kind)
         .or_default() += 1;
+    // Every answer, with ids as names, for comparing two hosts call by call
+    // (tests/src/compare.rs reads `details.answers`).
+    observed.answers.push(json!({
+        "call": format!("{} via {}", case.title(), case.variant.as_str()),
+        "answer": clipped(&named),
+    }));
     if case.want.matches(&named) {
         for effect in &case.effects {
             expected.apply(effect);
