@@ -207,6 +207,8 @@ pub enum Defect {
     WorkspaceNotInherited,
     /// A JSON body that starts with a UTF-8 byte order mark is refused.
     BomRefused,
+    /// A plugin's new issue is made the company default's responsibility.
+    PluginIssueCompanyResponsible,
 }
 
 impl Defect {
@@ -278,6 +280,7 @@ impl Defect {
             Defect::WakeupDedupWrong => "issues.requestWakeup(s) de-duplicate by idempotency key (a repeated key writes no wakeup request and answers queued false) instead of only storing the key",
             Defect::WorkspaceNotInherited => "issues.create with parentId / inheritExecutionWorkspaceFromIssueId leaves project_workspace_id empty instead of copying the source issue's",
             Defect::BomRefused => "a JSON body that starts with a UTF-8 byte order mark answers 500 instead of being parsed without the mark",
+            Defect::PluginIssueCompanyResponsible => "issues.create from a plugin makes the company's default responsible user responsible instead of resolving it (explicit id, acting user, parent, creator, else none)",
         }
     }
 
@@ -436,6 +439,7 @@ mod tests {
                 "wakeup-dedup-wrong",
                 "workspace-not-inherited",
                 "bom-refused",
+                "plugin-issue-company-responsible",
             ]
         );
         for d in Defect::iter() {

@@ -47,7 +47,13 @@ pub async fn api_json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = rows::query_entity(c, "SELECT * FROM agents WHERE id = $1", &[&id])
         .await?
         .ok_or_else(|| Error::not_found("Agent not found"))?;
-    if let Some(o) = v.as_object_mut() {
+    with_url_key(&mut v);
+    Ok(v)
+}
+
+/// Adds the `urlKey` the host derives from an agent row's name.
+pub fn with_url_key(agent: &mut Value) {
+    if let Some(o) = agent.as_object_mut() {
         let name = o
             .get("name")
             .and_then(Value::as_str)
@@ -55,7 +61,6 @@ pub async fn api_json(c: &impl Db, id: Uuid) -> Result<Value> {
             .to_string();
         o.insert("urlKey".into(), json!(url_key(&name)));
     }
-    Ok(v)
 }
 
 /// The agent's company (404 when the agent is missing).

@@ -25,10 +25,15 @@ pub async fn api_json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = find(c, id)
         .await?
         .ok_or_else(|| Error::not_found("Company not found"))?;
-    if let Some(o) = v.as_object_mut() {
+    with_logo_url(&mut v);
+    Ok(v)
+}
+
+/// Adds the `logoUrl` the host joins from company_logos (none here: null).
+pub fn with_logo_url(company: &mut Value) {
+    if let Some(o) = company.as_object_mut() {
         o.insert("logoUrl".into(), Value::Null);
     }
-    Ok(v)
 }
 
 /// Whether a company with this id exists.

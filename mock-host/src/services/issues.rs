@@ -99,6 +99,8 @@ pub async fn json(c: &impl Db, id: Uuid) -> Result<Value> {
     if let Some(o) = v.as_object_mut() {
         o.insert("labels".into(), json!([]));
         o.insert("labelIds".into(), json!([]));
+        // Task watchdogs are never set up on the mock.
+        o.insert("watchdog".into(), Value::Null);
     }
     Ok(v)
 }
@@ -124,6 +126,25 @@ pub struct NewIssue {
     pub created_by_agent_id: Option<Uuid>,
     pub created_by_user_id: Option<String>,
     pub blocked_by: Option<Vec<Uuid>>,
+    pub responsible: Responsible,
+}
+
+/// How a new issue's `responsible_user_id` is chosen.
+#[derive(Debug, Default, Clone)]
+pub enum Responsible {
+    /// REST creates: the company's default responsible user, which on the
+    /// mock is the board user who made the company (the real host takes
+    /// the creating user, or the agent key's user).
+    #[default]
+    CompanyDefault,
+    /// Plugin creates, as 2026.707.0 resolves them: the explicit id, else
+    /// the acting user, else the parent's responsible user or creator,
+    /// else the creator, else none. (The host also asks the acting run for
+    /// its responsible user; the mock's runs carry none.)
+    Resolved {
+        explicit: Option<String>,
+        actor_user: Option<String>,
+    },
 }
 
 pub const STATUSES: &[&str] = &[
@@ -199,7 +220,18 @@ pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
         .ok_or_else(|| Error::not_found("Company not found"))?;
     let number: i32 = counter.get(0);
     let prefix: String = counter.get(1);
-    let responsible: Option<String> = counter.get(2);
+    let responsible: Option<String> = match &n.responsible {
+        Responsible::CompanyDefault => counter.get(2),
+        Responsible::Resolved {
+            explicit,
+            actor_user,
+        } => match explicit.clone().or_else(|| actor_user.clone()) {
+            Some(id) => Some(id),
+            None => parent_responsible(c, n.company_id, n.parent_id)
+                .await?
+                .or_else(|| n.created_by_user_id.clone()),
+        },
+    };
     let identifier = format!("{prefix}-{number}");
     let origin_kind = n.origin_kind.clone().unwrap_or_else(|| "manual".into());
     let row = c
@@ -250,6 +282,24 @@ pub async fn create(c: &impl Db, n: NewIssue) -> Result<Uuid> {
         .await?;
     }
     Ok(id)
+}
+
+/// The parent's responsible user, else its creator.
+async fn parent_responsible(
+    c: &impl Db,
+    company_id: Uuid,
+    parent_id: Option<Uuid>,
+) -> Result<Option<String>> {
+    let Some(parent) = parent_id else {
+        return Ok(None);
+    };
+    let row = c
+        .query_opt(
+            "SELECT responsible_user_id, created_by_user_id FROM issues WHERE id = $1 AND company_id = $2",
+            &[&parent, &company_id],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.get::<_, Option<String>>(0).or_else(|| r.get(1))))
 }
 
 /// Current blockers of an issue (ids of issues that `blocks` it).

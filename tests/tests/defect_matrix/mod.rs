@@ -476,6 +476,12 @@ pub const MATRIX: &[Row] = &[
         &["host-services", "smoke.workspace-inherited"],
         "contract-db-worker.md B2.2 (issues.create: the inheritance source's projectWorkspaceId is copied)",
     ),
+    row_with(
+        &["--only", "host-services"],
+        "plugin-issue-company-responsible",
+        &["host-services"],
+        "contract-db-worker.md B2.2 (issues.create); docs/findings.md F35 (a plugin's issue: explicit id, acting user, parent, creator, else no responsible user)",
+    ),
     edges_row(
         "bom-refused",
         &["edges.bodies"],

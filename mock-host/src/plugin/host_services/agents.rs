@@ -1,6 +1,7 @@
 //! `agents.*` for a plugin: the same SQL as the REST routes
-//! (`services::agents`), answered with the bare rows and the
-//! `limit`/`offset` window.
+//! (`services::agents`), answered with the rows, their `urlKey` and the
+//! `limit`/`offset` window. The host's `orgChainHealth` is not derived
+//! (mock-host/README.md, known differences).
 
 use serde_json::Value;
 
@@ -16,16 +17,19 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
         include_terminated: false,
         status: s(p, "status"),
     };
-    let list = agents::list(pg(client), company_id, filter).await?;
+    let mut list = agents::list(pg(client), company_id, filter).await?;
+    list.iter_mut().for_each(agents::with_url_key);
     Ok(Value::Array(apply_window(list, p)))
 }
 
 /// `agents.get {companyId, agentId}` → the row, or `null` outside the company.
 pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
-    Ok(match uuid_param(p, "agentId")? {
+    let mut agent = match uuid_param(p, "agentId")? {
         Some(id) => agents::find_in(pg(client), id, company_id).await?,
         None => None,
     }
-    .unwrap_or(Value::Null))
+    .unwrap_or(Value::Null);
+    agents::with_url_key(&mut agent);
+    Ok(agent)
 }

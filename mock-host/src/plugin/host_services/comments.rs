@@ -13,6 +13,15 @@ use crate::error::Result;
 use crate::services::activity::{self, Activity};
 use crate::services::issues;
 
+/// A comment as the host answers it: the row, and the deletion, derived
+/// author, presentation and trust fields the mock never sets (null).
+const COMMENT_SELECT: &str = "SELECT *, NULL::timestamptz AS deleted_at, NULL::uuid AS deleted_by_agent_id,
+        NULL::uuid AS deleted_by_run_id, NULL::text AS deleted_by_type, NULL::text AS deleted_by_user_id,
+        NULL::uuid AS derived_author_agent_id, NULL::text AS derived_author_source,
+        NULL::uuid AS derived_created_by_run_id, NULL::jsonb AS metadata, NULL::jsonb AS presentation,
+        NULL::text AS source_trust
+    FROM issue_comments";
+
 /// `issues.listComments {issueId, companyId}`, newest first (`[]` outside the company).
 pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
@@ -20,7 +29,7 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
         Some(i) if i.company_id == company_id => Ok(Value::Array(
             rows::query_entities(
                 pg(client),
-                "SELECT * FROM issue_comments WHERE issue_id = $1 ORDER BY created_at DESC, id DESC",
+                &format!("{COMMENT_SELECT} WHERE issue_id = $1 ORDER BY created_at DESC, id DESC"),
                 &[&i.id],
             )
             .await?,
@@ -47,7 +56,7 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &Client, p: &Value) -> Resu
         .get(0);
     let comment = rows::query_entity(
         pg(client),
-        "SELECT * FROM issue_comments WHERE id = $1",
+        &format!("{COMMENT_SELECT} WHERE id = $1"),
         &[&comment_id],
     )
     .await?

@@ -1,5 +1,5 @@
 //! `companies.*` for a plugin: the same SQL as the REST routes
-//! (`services::companies`), answered with the bare rows and the
+//! (`services::companies`), answered with the rows (and `logoUrl`) and the
 //! `limit`/`offset` window.
 
 use serde_json::Value;
@@ -11,10 +11,9 @@ use crate::services::companies;
 
 /// `companies.list {limit?, offset?}` (the caller filters to the invocation's company).
 pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
-    Ok(Value::Array(apply_window(
-        companies::list(pg(client)).await?,
-        p,
-    )))
+    let mut list = companies::list(pg(client)).await?;
+    list.iter_mut().for_each(companies::with_logo_url);
+    Ok(Value::Array(apply_window(list, p)))
 }
 
 /// `companies.get {companyId}` → the row or `null`. Without an id, 2026.707.0
@@ -22,9 +21,13 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
 /// answers `null`; docs/findings.md F28).
 pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
     match uuid_param(p, "companyId")? {
-        Some(id) => Ok(companies::find(pg(client), id)
-            .await?
-            .unwrap_or(Value::Null)),
+        Some(id) => Ok(match companies::find(pg(client), id).await? {
+            Some(mut company) => {
+                companies::with_logo_url(&mut company);
+                company
+            }
+            None => Value::Null,
+        }),
         None => Err(Error::internal(GET_WITHOUT_ID)),
     }
 }

@@ -108,7 +108,10 @@ fn document_select(filter: &str) -> String {
     format!(
         "SELECT d.id, d.company_id, idoc.issue_id, idoc.key, d.title, d.format, d.latest_body AS body,
                 d.latest_revision_id, d.latest_revision_number, d.created_by_agent_id, d.created_by_user_id,
-                d.updated_by_agent_id, d.updated_by_user_id, d.created_at, d.updated_at
+                d.updated_by_agent_id, d.updated_by_user_id, d.created_at, d.updated_at,
+                -- Document locks and source trust: never set on the mock.
+                NULL::timestamptz AS locked_at, NULL::uuid AS locked_by_agent_id,
+                NULL::text AS locked_by_user_id, NULL::text AS source_trust
          FROM issue_documents idoc JOIN documents d ON d.id = idoc.document_id WHERE {filter}"
     )
 }

@@ -12,7 +12,7 @@ use super::ServiceCtx;
 use crate::config::Defect;
 use crate::db::{pg, rows, Client};
 use crate::error::{Error, Result};
-use crate::services::issues::{self, NewIssue};
+use crate::services::issues::{self, NewIssue, Responsible};
 
 /// `issues.get {issueId, companyId}` → the issue, or `null` outside the company.
 pub(super) async fn get(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
@@ -67,9 +67,24 @@ pub(super) async fn list(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result
         list.into_iter()
             .enumerate()
             .filter(|(i, _)| *i >= offset && *i < offset.saturating_add(end))
-            .map(|(_, v)| v)
+            .map(|(_, v)| list_item(v))
             .collect(),
     ))
+}
+
+/// A list entry as the host answers it: the row with no labels, watchdog or
+/// active run, and its last activity (the mock's: its last update). The
+/// host's `blockerAttention` is not derived (mock-host/README.md).
+fn list_item(mut issue: Value) -> Value {
+    if let Some(o) = issue.as_object_mut() {
+        let last = o.get("updatedAt").cloned().unwrap_or(Value::Null);
+        o.insert("labels".into(), json!([]));
+        o.insert("labelIds".into(), json!([]));
+        o.insert("watchdog".into(), Value::Null);
+        o.insert("activeRun".into(), Value::Null);
+        o.insert("lastActivityAt".into(), last);
+    }
+    issue
 }
 
 /// `issues.create` → the new issue with its relation summaries.
@@ -103,6 +118,15 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
         created_by_agent_id: actor.agent,
         created_by_user_id: actor.user.clone(),
         blocked_by: uuid_list(p, "blockedByIssueIds")?,
+        // Defect plugin-issue-company-responsible: the REST rule instead.
+        responsible: if ctx.defects.has(Defect::PluginIssueCompanyResponsible) {
+            Responsible::CompanyDefault
+        } else {
+            Responsible::Resolved {
+                explicit: non_blank(s(p, "responsibleUserId")),
+                actor_user: non_blank(actor.user.as_deref()),
+            }
+        },
     };
     let tx = client.transaction().await?;
     let id = issues::create(&*tx, new).await?;
@@ -245,4 +269,9 @@ pub(super) async fn issue_in(
         Some(i) if i.company_id == company_id => Ok(i),
         _ => Err(Error::internal("Issue not found")),
     }
+}
+
+/// A string the host takes as an id: trimmed, not empty.
+fn non_blank(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|t| !t.is_empty()).map(String::from)
 }

@@ -131,8 +131,18 @@ pub fn phase_create() -> Vec<Phase> {
         made(
             "plain",
             json!({"billingCode": "hs:plain", "originId": "hs-plain", "originKind": "plugin:{keyAll}:plain", "priority": "low"}),
+            // No explicit id, acting user, run or parent: nobody is made
+            // responsible (2026.707.0's resolution; not the company's default).
             json!({"originKind": "plugin:{keyAll}:plain", "originId": "hs-plain", "billingCode": "hs:plain",
-                   "priority": "low", "projectWorkspaceId": null, "parentId": null}),
+                   "priority": "low", "projectWorkspaceId": null, "parentId": null,
+                   "responsibleUserId": null}),
+            None,
+        ),
+        // An explicit responsible user is trusted from a plugin, trimmed.
+        made(
+            "owned",
+            json!({"responsibleUserId": "  hs-owner  "}),
+            json!({"responsibleUserId": "hs-owner"}),
             None,
         ),
     ];
