@@ -4,7 +4,7 @@
 //! capabilities and naming company B inside the invocation of A.
 //!
 //! Params and expected answers are written in names (`{companyA}`, `{root}`,
-//! …, see `calls::Names`); the runner fills the ids in just before it sends
+//! …, see `names::Names`); the runner fills the ids in just before it sends
 //! a phase, so later phases can use the issues earlier ones created. What
 //! each call must answer follows contract-db-worker.md B2.2 (methods and
 //! their checks, in order) and B3 (capability and invocation scope gates);

@@ -4,57 +4,16 @@
 //! case, blank, spaced, too long), plugin state with drawn values and
 //! lookups of drawn unknown ids. The same seed draws the same cases.
 //!
-//! They run in two phases after the fixed ones: the writes, then the reads
-//! of what the writes stored.
+//! They run in three phases after the fixed ones: the writes, the reads of
+//! what the writes stored, and the ordered sequences.
 
 use serde_json::{json, Value};
 
 use super::calls::{Case, Kind};
 use super::cases::Phase;
+use super::draw::Draw;
 use super::model::INTERNAL;
 use super::rows::Effect;
-
-/// SplitMix64: small, and the same numbers for the same seed everywhere.
-pub(super) struct Draw(pub(super) u64);
-
-impl Draw {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    pub(super) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-
-    pub(super) fn words(&mut self, n: usize) -> String {
-        const WORDS: &[&str] = &[
-            "alpha",
-            "blocker",
-            "Ünïcode",
-            "emoji 🚀",
-            "quote\"d",
-            "new\nline",
-            "tab\there",
-            "x",
-            "long-word-with-dashes",
-            "0",
-            "null",
-            "<b>html</b>",
-        ];
-        (0..n.max(1))
-            .map(|_| *self.pick(WORDS))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// `count` drawn cases as three phases: the writes (at once), the reads
 /// of what they stored (at once), and the sequences that need order —

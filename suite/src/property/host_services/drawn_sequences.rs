@@ -13,7 +13,7 @@
 use serde_json::{json, Value};
 
 use super::calls::{Case, Kind};
-use super::drawn::Draw;
+use super::draw::Draw;
 use super::model::INTERNAL;
 use super::rows::Effect;
 

@@ -11,7 +11,7 @@
 //! (blocker cycles, second upserts, deletes and the reads after them), the
 //! database fixture and the fixture without capabilities, and last the
 //! cases drawn from the seed ([`drawn`]). Each answer is compared in names
-//! (ids replaced, `calls::Names`) with what the case wants (`cases`,
+//! (ids replaced, `names::Names`) with what the case wants (`cases`,
 //! `model`), and the rows the calls leave with what their effects add up
 //! to (`rows`). Every method is called in every run with at least one
 //! valid, one invalid and one capability-denied case.
@@ -23,11 +23,13 @@
 pub mod after_phase;
 pub mod calls;
 pub mod cases;
+pub mod draw;
 pub mod drawn;
 pub mod drawn_sequences;
 pub mod main_phase;
 pub mod malformed;
 pub mod model;
+pub mod names;
 pub mod rows;
 
 use std::collections::BTreeMap;
@@ -35,8 +37,9 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use self::calls::{Case, Kind, Names};
+use self::calls::{Case, Kind};
 use self::cases::{Phase, METHODS};
+use self::names::Names;
 use super::host_methods::{self, expected, fixture};
 use super::{base_result, Property, PropertyConfig, PropertyEnv};
 use crate::check::{CheckResult, Failure, Status};

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::calls::Names;
+use super::names::Names;
 use crate::db::HostDb;
 
 /// A row a call leaves (names, not ids).

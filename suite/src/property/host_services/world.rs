@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::calls::Names;
+use super::names::Names;
 use super::Fixtures;
 use crate::check::Failure;
 use crate::plugin::derive_namespace;
