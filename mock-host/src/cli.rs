@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::config::{Config, Defect, Defects, DeploymentMode};
+use crate::plays::Plays;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -38,9 +39,18 @@ struct Cli {
     /// Print every defect as `name<TAB>description` and exit.
     #[arg(long)]
     list_defects: bool,
+    /// Answer as this Paperclip release where the host services changed
+    /// after 2026.707.0, and report its version (e.g. 2026.916.1).
+    #[arg(long, value_name = "VERSION", value_parser = parse_plays)]
+    plays: Option<Plays>,
     /// node binary for manifests and workers.
     #[arg(long, default_value = "node")]
     node: PathBuf,
+}
+
+/// clap value parser for `--plays`.
+fn parse_plays(version: &str) -> Result<Plays, String> {
+    Plays::release(version).map_err(|e| e.to_string())
 }
 
 /// clap value parser: the message is the one sentence the user sees.
@@ -73,6 +83,7 @@ where
     config.port = cli.port;
     config.mode = cli.mode;
     config.defects = cli.defects.into_iter().collect::<Defects>();
+    config.plays = cli.plays.unwrap_or_default();
     config.node = cli.node;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -189,5 +200,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("unknown defect 'nope'"), "{e}");
+        let e = Cli::try_parse_from(["mock-host", "--database-url", "x", "--plays", "916"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a Paperclip release version"), "{e}");
+    }
+
+    #[test]
+    fn plays_takes_a_release() {
+        let cli =
+            Cli::try_parse_from(["mock-host", "--database-url", "x", "--plays", "2026.916.1"])
+                .unwrap();
+        let plays = cli.plays.expect("parsed");
+        assert_eq!(plays.version.as_deref(), Some("2026.916.1"));
+        assert!(plays.issue_title_trimmed);
     }
 }

@@ -344,6 +344,8 @@ pub struct Config {
     pub node: PathBuf,
     /// Instance id (cookie prefix, worker `instanceInfo`).
     pub instance_id: String,
+    /// The release whose host services the mock plays (`--plays`).
+    pub plays: crate::plays::Plays,
 }
 
 impl Config {
@@ -355,6 +357,7 @@ impl Config {
             defects: Defects::none(),
             node: PathBuf::from("node"),
             instance_id: "default".into(),
+            plays: crate::plays::Plays::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod host;
 pub mod http;
+pub mod plays;
 pub mod plugin;
 pub mod services;
 

@@ -41,6 +41,7 @@ fn ctx(db: &TestDb, capabilities: &[&str]) -> ServiceCtx {
         plugin_key: "conformance.host-services".into(),
         capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
         defects: Defects::none(),
+        plays: Default::default(),
     }
 }
 

@@ -218,6 +218,7 @@ fn upgrade_source(host: &HostSpec, from: &str) -> Result<HostSpec> {
         }
         HostSpec::Mock { .. } if from == "mock" => Ok(HostSpec::Mock {
             defects: Vec::new(),
+            plays: None,
         }),
         HostSpec::Mock { .. } => Err(Error::Usage(format!(
             "--upgrade-from {from} does not fit --host mock: use --upgrade-from mock"

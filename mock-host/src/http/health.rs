@@ -33,7 +33,8 @@ pub async fn health(State(state): State<AppState>) -> Result<Response> {
         200,
         &json!({
             "status": "ok",
-            "version": MOCK_VERSION,
+            // A played release's version, so clients pick its profile.
+            "version": state.config.plays.version.as_deref().unwrap_or(MOCK_VERSION),
             "deploymentMode": mode.as_str(),
             "deploymentExposure": "private",
             "authReady": true,

@@ -162,7 +162,8 @@ pub async fn fetch_local(host: &Host, package: &str) -> Result<(String, PathBuf,
         )));
     };
     let raw = host.manifests.load(&manifest_path).await?;
-    let parsed = manifest::validate(&raw).map_err(Error::internal)?;
+    let parsed = manifest::validate_with(&raw, host.config.plays.added_capabilities())
+        .map_err(Error::internal)?;
     manifest::check_capability_consistency(&parsed).map_err(Error::internal)?;
     let id = parsed.get("id").and_then(Value::as_str).unwrap_or_default();
     let min = parsed
@@ -343,6 +344,7 @@ async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> 
             plugin_key: plugin.plugin_key.clone(),
             capabilities: Arc::new(capabilities),
             defects: host.config.defects.clone(),
+            plays: host.config.plays.clone(),
         },
     };
     host.workers.stop(plugin_id).await;

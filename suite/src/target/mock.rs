@@ -61,6 +61,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The mock host with some defects switched on.
 pub struct MockTarget {
     pub defects: Vec<String>,
+    /// The release whose host services it plays (`mock:plays=VERSION`).
+    pub plays: Option<String>,
     /// The binary that serves the mock (`conformance mock-host …` or
     /// `mock-host …`); `None` finds one (see [`mock_server_binary`]).
     pub program: Option<PathBuf>,
@@ -96,11 +98,14 @@ pub fn mock_server_binary() -> Result<(PathBuf, bool)> {
 
 impl HostTarget for MockTarget {
     fn label(&self) -> String {
-        if self.defects.is_empty() {
-            "mock".into()
-        } else {
-            format!("mock with defects {}", self.defects.join(", "))
+        let mut label = String::from("mock");
+        if let Some(v) = &self.plays {
+            label.push_str(&format!(" playing {v}"));
         }
+        if !self.defects.is_empty() {
+            label.push_str(&format!(" with defects {}", self.defects.join(", ")));
+        }
+        label
     }
 
     fn needs_database(&self) -> bool {
@@ -112,6 +117,10 @@ impl HostTarget for MockTarget {
             let database_url = ctx.database_url.ok_or_else(|| {
                 Error::HostStart("the mock host needs a database and none was provisioned".into())
             })?;
+            if let Some(v) = &self.plays {
+                mock_host::plays::Plays::release(v)
+                    .map_err(|e| Error::Usage(format!("mock:plays={v} cannot be played: {e}")))?;
+            }
             for defect in &self.defects {
                 if defect.parse::<mock_host::Defect>().is_err() {
                     let names: Vec<&str> = mock_host::defect_names().collect();
@@ -156,6 +165,9 @@ impl HostTarget for MockTarget {
                     .env("RUST_LOG", "mock_host=info");
                 for defect in &self.defects {
                     command.args(["--defect", defect]);
+                }
+                if let Some(v) = &self.plays {
+                    command.args(["--plays", v]);
                 }
                 command
             };

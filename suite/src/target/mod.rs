@@ -67,8 +67,12 @@ pub enum HostSpec {
     Paperclip { version: String },
     /// An already-running host at this base URL.
     Url { base_url: String },
-    /// The bundled mock host, with optional defects switched on.
-    Mock { defects: Vec<String> },
+    /// The bundled mock host, with optional defects switched on, playing
+    /// a later release's host services when `plays` names one.
+    Mock {
+        defects: Vec<String>,
+        plays: Option<String>,
+    },
 }
 
 impl FromStr for HostSpec {
@@ -112,19 +116,21 @@ impl FromStr for HostSpec {
         }
         if s == "mock" || s.starts_with("mock:") {
             let mut defects = Vec::new();
+            let mut plays = None;
             if let Some(rest) = s.strip_prefix("mock:") {
                 for part in rest.split(',').filter(|p| !p.is_empty()) {
-                    match part.strip_prefix("defect=") {
-                        Some(name) if !name.is_empty() => defects.push(name.to_string()),
-                        _ => {
-                            return Err(Error::Usage(format!(
-                                "'{part}' in '{s}' is not understood: use mock:defect=NAME[,defect=NAME]"
-                            )))
-                        }
+                    if let Some(name) = part.strip_prefix("defect=").filter(|n| !n.is_empty()) {
+                        defects.push(name.to_string());
+                    } else if let Some(v) = part.strip_prefix("plays=").filter(|v| !v.is_empty()) {
+                        plays = Some(v.to_string());
+                    } else {
+                        return Err(Error::Usage(format!(
+                            "'{part}' in '{s}' is not understood: use mock:defect=NAME[,defect=NAME][,plays=VERSION]"
+                        )));
                     }
                 }
             }
-            return Ok(HostSpec::Mock { defects });
+            return Ok(HostSpec::Mock { defects, plays });
         }
         Err(Error::Usage(format!(
             "unknown host '{s}': use paperclip@VERSION, url=http://127.0.0.1:PORT or mock"
@@ -308,8 +314,9 @@ pub fn target_for(spec: &HostSpec, facts: &ExternalFacts) -> Box<dyn HostTarget>
             version: facts.version.clone(),
             board_token: facts.board_token.clone(),
         }),
-        HostSpec::Mock { defects } => Box::new(mock::MockTarget {
+        HostSpec::Mock { defects, plays } => Box::new(mock::MockTarget {
             defects: defects.clone(),
+            plays: plays.clone(),
             program: None,
         }),
     }
@@ -342,8 +349,9 @@ mod tests {
     #[rstest]
     #[case("paperclip@2026.707.0", HostSpec::Paperclip { version: "2026.707.0".into() })]
     #[case("url=http://127.0.0.1:3100/", HostSpec::Url { base_url: "http://127.0.0.1:3100".into() })]
-    #[case("mock", HostSpec::Mock { defects: vec![] })]
-    #[case("mock:defect=a,defect=b", HostSpec::Mock { defects: vec!["a".into(), "b".into()] })]
+    #[case("mock", HostSpec::Mock { defects: vec![], plays: None })]
+    #[case("mock:defect=a,defect=b", HostSpec::Mock { defects: vec!["a".into(), "b".into()], plays: None })]
+    #[case("mock:plays=2026.916.1,defect=a", HostSpec::Mock { defects: vec!["a".into()], plays: Some("2026.916.1".into()) })]
     fn parses_host_specs(#[case] input: &str, #[case] expected: HostSpec) {
         assert_eq!(input.parse::<HostSpec>().unwrap(), expected);
     }

@@ -217,6 +217,7 @@ async fn measure(
                     .collect(),
             ),
             defects: Default::default(),
+            plays: Default::default(),
         };
         let target = worker_floor::Target {
             root: issue.id.clone(),
@@ -314,6 +315,7 @@ fn main() {
         // The mock is served by the conformance binary, built like the e2e tests build it.
         let mock_target = MockTarget {
             defects: vec![],
+            plays: None,
             program: Some(e2e_tests::conformance_bin()),
         };
         let mut rows = Vec::new();

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::params::{apply_window, uuid_param};
+use super::ServiceCtx;
 use crate::db::{pg, Client};
 use crate::error::{Error, Result};
 use crate::services::companies;
@@ -17,9 +18,9 @@ pub(super) async fn list(client: &Client, p: &Value) -> Result<Value> {
 }
 
 /// `companies.get {companyId}` → the row or `null`. Without an id, 2026.707.0
-/// binds `undefined` and its query builder fails (from 824.0 the real host
-/// answers `null`; docs/findings.md F28).
-pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
+/// binds `undefined` and its query builder fails; from 824.0 the real host
+/// answers `null` (docs/findings.md F28), and so does the mock playing it.
+pub(super) async fn get(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
     match uuid_param(p, "companyId")? {
         Some(id) => Ok(match companies::find(pg(client), id).await? {
             Some(mut company) => {
@@ -28,6 +29,14 @@ pub(super) async fn get(client: &Client, p: &Value) -> Result<Value> {
             }
             None => Value::Null,
         }),
+        None if ctx.plays.company_get_without_id_null => Ok(Value::Null),
+        // 2026.817.0's query has the interaction resolver governance column.
+        None if ctx.plays.capabilities_of_817 => Err(Error::internal(
+            GET_WITHOUT_ID.replace(
+                r#""companies"."require_board_approval_for_new_agents", "#,
+                r#""companies"."require_board_approval_for_new_agents", "companies"."interaction_resolver_governance", "#,
+            ),
+        )),
         None => Err(Error::internal(GET_WITHOUT_ID)),
     }
 }

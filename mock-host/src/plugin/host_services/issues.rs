@@ -92,8 +92,17 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
     let company_id = company(p)?;
     let actor = PluginActor::from_params(p)?;
     let kind = origin_kind(ctx, p.get("originKind"))?;
-    // 2026.707.0 stores `String(title)` (a number becomes its digits, F29).
-    let title = js_string(p, "title").unwrap_or_default();
+    // 2026.707.0 stores `String(title)` (a number becomes its digits, F29);
+    // from 2026.831 the title is trimmed, which fails for a non-string.
+    let title = if ctx.plays.issue_title_trimmed {
+        match p.get("title") {
+            Some(Value::String(t)) => t.trim().to_string(),
+            Some(v) if !v.is_null() => return Err(Error::internal("title.trim is not a function")),
+            _ => js_string(p, "title").unwrap_or_default(),
+        }
+    } else {
+        js_string(p, "title").unwrap_or_default()
+    };
     let new = NewIssue {
         company_id,
         parent_id: uuid_param(p, "parentId")?,

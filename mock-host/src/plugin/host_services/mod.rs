@@ -46,6 +46,8 @@ pub struct ServiceCtx {
     pub plugin_key: String,
     pub capabilities: Arc<Vec<String>>,
     pub defects: Defects,
+    /// The release whose answers the services give where they changed.
+    pub plays: crate::plays::Plays,
 }
 
 /// Serves one worker→host request; `scope` is the invocation context the
@@ -194,7 +196,7 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
         Method::DbExecute => db::execute(ctx, &conn(ctx).await?, p).await,
         Method::ActivityLog => activity::log(ctx, pg(&conn(ctx).await?), p).await,
         Method::CompaniesList => companies::list(&conn(ctx).await?, p).await,
-        Method::CompaniesGet => companies::get(&conn(ctx).await?, p).await,
+        Method::CompaniesGet => companies::get(ctx, &conn(ctx).await?, p).await,
         Method::AgentsList => agents::list(&conn(ctx).await?, p).await,
         Method::AgentsGet => agents::get(&conn(ctx).await?, p).await,
         Method::IssuesGet => issues::get(ctx, &conn(ctx).await?, p).await,
@@ -247,6 +249,7 @@ mod tests {
             plugin_key: "conformance.test".into(),
             capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
             defects: Defects::none(),
+            plays: Default::default(),
         }
     }
 

@@ -161,6 +161,12 @@ pub(super) fn answer(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Valu
         Rule::EmptyQuery(..) => Err(not_implemented()),
         // `new URL(undefined)` fails; `String(undefined)` names it.
         Rule::FetchUrl if absent(p, "url") => Err(Error::internal("Invalid URL: undefined")),
+        // From 2026.722.0 the text shows the shape it expects (F28).
+        Rule::SecretRef if absent(p, "secretRef") && ctx.plays.unscoped_calls_refused => {
+            Err(Error::internal(
+                "Invalid secret reference for plugin: <empty>. Use { type: \"secret_ref\", secretId, version? }",
+            ))
+        }
         Rule::SecretRef if absent(p, "secretRef") => {
             Err(Error::internal("Invalid secret reference: <empty>"))
         }

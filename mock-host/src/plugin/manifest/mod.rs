@@ -9,5 +9,5 @@ mod vocabulary;
 
 pub use consistency::check_capability_consistency;
 pub use load::ManifestLoader;
-pub use validate::validate;
+pub use validate::{validate, validate_with};
 pub use vocabulary::CAPABILITIES;

@@ -47,6 +47,15 @@ fn string_list<'a>(m: &'a Map<String, Value>, key: &str) -> Vec<&'a str> {
 /// Validates a manifest; returns it with unknown top-level and route keys
 /// stripped (as zod parsing does), or the install error message.
 pub fn validate(manifest: &Value) -> std::result::Result<Value, String> {
+    validate_with(manifest, &[])
+}
+
+/// [`validate`], also taking the capabilities a later release added
+/// (`Plays::added_capabilities`).
+pub fn validate_with(
+    manifest: &Value,
+    added_capabilities: &[&str],
+) -> std::result::Result<Value, String> {
     let Some(m) = manifest.as_object() else {
         return Err("Invalid plugin manifest: : Expected object, received array".into());
     };
@@ -88,7 +97,8 @@ pub fn validate(manifest: &Value) -> std::result::Result<Value, String> {
         }
         Some(a) => {
             for (i, c) in a.iter().enumerate() {
-                if !c.as_str().is_some_and(|c| CAPABILITIES.contains(&c)) {
+                let known = |c: &str| CAPABILITIES.contains(&c) || added_capabilities.contains(&c);
+                if !c.as_str().is_some_and(known) {
                     iss.add(&format!("capabilities.{i}"), "Invalid enum value");
                 }
             }

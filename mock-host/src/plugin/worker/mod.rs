@@ -257,6 +257,7 @@ mod tests {
                 plugin_key: "conformance.endless".into(),
                 capabilities: Arc::new(Vec::new()),
                 defects: Defects::none(),
+                plays: Default::default(),
             },
         });
         Arc::get_mut(&mut worker).unwrap().max_line = max_line;

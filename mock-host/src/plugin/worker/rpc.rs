@@ -75,11 +75,12 @@ impl WorkerHandle {
                 let me = Arc::clone(self);
                 // Decided on arrival, as the real host does.
                 let scope = match self.invocations.context(&msg) {
-                    // Defect unscoped-calls-refused: calls outside any
-                    // invocation are refused, as hosts from 2026.722.0 do,
-                    // where 2026.707.0 (the mock's version) lets them pass.
+                    // Calls outside any invocation are refused as hosts
+                    // from 2026.722.0 do (`--plays`), or by defect
+                    // unscoped-calls-refused; 2026.707.0 lets them pass.
                     ScopeContext::Unscoped
-                        if self.spec.services.defects.has(Defect::UnscopedCallsRefused) =>
+                        if self.spec.services.plays.unscoped_calls_refused
+                            || self.spec.services.defects.has(Defect::UnscopedCallsRefused) =>
                     {
                         ScopeContext::Outside
                     }

@@ -13,7 +13,8 @@ use super::calls::{Case, Kind};
 use super::cases::{activity, issue_params, with};
 use super::model::INTERNAL;
 use super::rows::Effect;
-use crate::profile::Profile;
+use crate::profile::{CompanyGetWithoutId, Profile};
+use crate::property::host_methods::expected::{COMPANIES_GET_707, COMPANIES_GET_817};
 
 use Kind::Invalid;
 
@@ -49,6 +50,14 @@ pub fn cases(profile: &Profile) -> Vec<Case> {
             })
             .leaves(activity("issue.created", "titled", None))
     };
+    // Without an id, 2026.707.0's query builder fails (a column more from
+    // 817.0); from 824.0 the answer is `null` (docs/findings.md F28).
+    let company = case("companies.get", "no companyId", json!({}));
+    let company = match profile.company_get_without_id {
+        CompanyGetWithoutId::QueryFails => company.err(INTERNAL, COMPANIES_GET_707),
+        CompanyGetWithoutId::QueryFailsWithGovernance => company.err(INTERNAL, COMPANIES_GET_817),
+        CompanyGetWithoutId::Null => company.ok(Value::Null),
+    };
     // A method the host has no handler for (B1: −32601 before any gate).
     let misspelled = |m: &'static str, wire: &'static str, p: Value| {
         case(m, &format!("misspelled {wire}"), p)
@@ -59,6 +68,7 @@ pub fn cases(profile: &Profile) -> Vec<Case> {
         misspelled("issues.getSubtree", "issues.getSubTree", issue_params("root")),
         misspelled("state.set", "state.put", json!({"scopeKind": "company", "scopeId": "{companyA}", "stateKey": "hs-put", "value": 1})),
         title,
+        company,
         case("issues.create", "status unknown", json!({"companyId": "{companyA}", "title": "HS odd", "status": "sleeping"}))
             .ok(json!({"status": "sleeping", "title": "HS odd"}))
             .bind("odd")
