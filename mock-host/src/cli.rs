@@ -213,6 +213,6 @@ mod tests {
                 .unwrap();
         let plays = cli.plays.expect("parsed");
         assert_eq!(plays.version.as_deref(), Some("2026.916.1"));
-        assert!(plays.issue_title_trimmed);
+        assert!(plays.issue_title_trimmed());
     }
 }

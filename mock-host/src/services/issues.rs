@@ -96,13 +96,18 @@ pub async fn json(c: &impl Db, id: Uuid) -> Result<Value> {
     let mut v = rows::query_entity(c, "SELECT * FROM issues WHERE id = $1", &[&id])
         .await?
         .ok_or_else(|| Error::not_found("Issue not found"))?;
-    if let Some(o) = v.as_object_mut() {
+    with_derived_fields(&mut v);
+    Ok(v)
+}
+
+/// Adds what the host joins to an issue row: its labels and its task
+/// watchdog (the mock has neither: empty and null).
+pub fn with_derived_fields(issue: &mut Value) {
+    if let Some(o) = issue.as_object_mut() {
         o.insert("labels".into(), json!([]));
         o.insert("labelIds".into(), json!([]));
-        // Task watchdogs are never set up on the mock.
         o.insert("watchdog".into(), Value::Null);
     }
-    Ok(v)
 }
 
 /// Input of issue creation (REST and plugin host services).

@@ -29,9 +29,9 @@ pub(super) async fn get(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<
             }
             None => Value::Null,
         }),
-        None if ctx.plays.company_get_without_id_null => Ok(Value::Null),
+        None if ctx.plays.company_get_without_id_null() => Ok(Value::Null),
         // 2026.817.0's query has the interaction resolver governance column.
-        None if ctx.plays.capabilities_of_817 => Err(Error::internal(
+        None if ctx.plays.company_query_has_governance() => Err(Error::internal(
             GET_WITHOUT_ID.replace(
                 r#""companies"."require_board_approval_for_new_agents", "#,
                 r#""companies"."require_board_approval_for_new_agents", "companies"."interaction_resolver_governance", "#,

@@ -43,11 +43,13 @@ pub(super) async fn upsert(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
         .await?;
     if exists.is_some() {
         // Worded anew by 2026.831 (docs/findings.md F31).
-        return Err(Error::conflict(if ctx.plays.document_conflict_explained {
-            "Document update requires baseRevisionId. GET the current document, read its body and latestRevisionId, then set baseRevisionId to that latestRevisionId when updating."
-        } else {
-            "Document update requires baseRevisionId"
-        }));
+        return Err(Error::conflict(
+            if ctx.plays.document_conflict_explained() {
+                "Document update requires baseRevisionId. GET the current document, read its body and latestRevisionId, then set baseRevisionId to that latestRevisionId when updating."
+            } else {
+                "Document update requires baseRevisionId"
+            },
+        ));
     }
     let doc: Uuid = tx
         .query_one(

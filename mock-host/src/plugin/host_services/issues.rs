@@ -72,15 +72,13 @@ pub(super) async fn list(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result
     ))
 }
 
-/// A list entry as the host answers it: the row with no labels, watchdog or
+/// A list entry as the host answers it: the issue's derived fields, no
 /// active run, and its last activity (the mock's: its last update). The
 /// host's `blockerAttention` is not derived (mock-host/README.md).
 fn list_item(mut issue: Value) -> Value {
+    issues::with_derived_fields(&mut issue);
     if let Some(o) = issue.as_object_mut() {
         let last = o.get("updatedAt").cloned().unwrap_or(Value::Null);
-        o.insert("labels".into(), json!([]));
-        o.insert("labelIds".into(), json!([]));
-        o.insert("watchdog".into(), Value::Null);
         o.insert("activeRun".into(), Value::Null);
         o.insert("lastActivityAt".into(), last);
     }
@@ -94,7 +92,7 @@ pub(super) async fn create(ctx: &ServiceCtx, client: &mut Client, p: &Value) -> 
     let kind = origin_kind(ctx, p.get("originKind"))?;
     // 2026.707.0 stores `String(title)` (a number becomes its digits, F29);
     // from 2026.831 the title is trimmed, which fails for a non-string.
-    let title = if ctx.plays.issue_title_trimmed {
+    let title = if ctx.plays.issue_title_trimmed() {
         match p.get("title") {
             Some(Value::String(t)) => t.trim().to_string(),
             Some(v) if !v.is_null() => return Err(Error::internal("title.trim is not a function")),

@@ -162,7 +162,7 @@ pub(super) fn answer(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Valu
         // `new URL(undefined)` fails; `String(undefined)` names it.
         Rule::FetchUrl if absent(p, "url") => Err(Error::internal("Invalid URL: undefined")),
         // From 2026.722.0 the text shows the shape it expects (F28).
-        Rule::SecretRef if absent(p, "secretRef") && ctx.plays.unscoped_calls_refused => {
+        Rule::SecretRef if absent(p, "secretRef") && ctx.plays.secret_ref_error_shows_shape() => {
             Err(Error::internal(
                 "Invalid secret reference for plugin: <empty>. Use { type: \"secret_ref\", secretId, version? }",
             ))

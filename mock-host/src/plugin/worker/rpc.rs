@@ -79,7 +79,7 @@ impl WorkerHandle {
                     // from 2026.722.0 do (`--plays`), or by defect
                     // unscoped-calls-refused; 2026.707.0 lets them pass.
                     ScopeContext::Unscoped
-                        if self.spec.services.plays.unscoped_calls_refused
+                        if self.spec.services.plays.unscoped_calls_refused()
                             || self.spec.services.defects.has(Defect::UnscopedCallsRefused) =>
                     {
                         ScopeContext::Outside
