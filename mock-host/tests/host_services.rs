@@ -42,6 +42,7 @@ fn ctx(db: &TestDb, capabilities: &[&str]) -> ServiceCtx {
         capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
         defects: Defects::none(),
         plays: Default::default(),
+        database: Default::default(),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::WORKER_HOST_VERSION;
 use crate::db::rows;
 use crate::error::{Error, Result};
 use crate::host::Host;
-use crate::plugin::host_services::ServiceCtx;
+use crate::plugin::host_services::{RuntimeDatabase, ServiceCtx};
 use crate::plugin::manifest;
 use crate::plugin::namespace;
 use crate::plugin::worker::{WorkerHandle, WorkerSpec};
@@ -327,6 +327,7 @@ async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> 
                 .collect()
         })
         .unwrap_or_default();
+    let database = RuntimeDatabase::load(&client, plugin_id, &plugin.manifest).await?;
     let spec = WorkerSpec {
         plugin_id,
         node: host.config.node.clone(),
@@ -345,6 +346,7 @@ async fn try_activate(host: &Arc<Host>, plugin_id: Uuid, reactivation: bool) -> 
             capabilities: Arc::new(capabilities),
             defects: host.config.defects.clone(),
             plays: host.config.plays.clone(),
+            database: Arc::new(database),
         },
     };
     host.workers.stop(plugin_id).await;

@@ -126,16 +126,21 @@ pub async fn ensure_namespace(
     Ok(())
 }
 
-/// The active namespace of a plugin (`getRuntimeNamespace`).
-pub async fn runtime_namespace(client: &Client, plugin_id: Uuid) -> Result<String> {
+/// The active namespace of a plugin, if it has one.
+pub async fn active_namespace(client: &Client, plugin_id: Uuid) -> Result<Option<String>> {
     let row = crate::db::Db::query_opt(
             client,
             "SELECT namespace_name FROM plugin_database_namespaces WHERE plugin_id = $1 AND status = 'active'",
             &[&plugin_id],
         )
         .await?;
-    row.map(|r| r.get(0))
-        .ok_or_else(|| Error::internal("Plugin database namespace is not active"))
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// The active namespace of a plugin (`getRuntimeNamespace`): an error
+/// when there is none, in the real host's words.
+pub fn runtime_namespace(active: Option<&str>) -> Result<&str> {
+    active.ok_or_else(|| Error::internal("Plugin database namespace is not active"))
 }
 
 /// The migration files of a directory, in the real host's order.

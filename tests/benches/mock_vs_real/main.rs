@@ -33,7 +33,7 @@ use conformance::target::mock::MockTarget;
 use conformance::target::paperclip::PaperclipTarget;
 use conformance::target::{DeploymentMode, HostTarget, StartContext};
 use conformance::world::{write_adapter_script, World};
-use mock_host::plugin::host_services::ServiceCtx;
+use mock_host::plugin::host_services::{RuntimeDatabase, ServiceCtx};
 use serde_json::json;
 
 fn env_num(name: &str, default: u64) -> u64 {
@@ -204,9 +204,18 @@ async fn measure(
     // same database and smoke.
     if host.info.kind == "mock" && wanted("floor") {
         let company = world.company("a").unwrap().id.clone();
+        let pool = mock_host::db::pool(&db.url).unwrap();
+        let plugin_id = installed.id.parse().unwrap();
+        let database = RuntimeDatabase::load(
+            &pool.get().await.unwrap(),
+            plugin_id,
+            &installed.record["manifestJson"],
+        )
+        .await
+        .unwrap();
         let services = ServiceCtx {
-            pool: mock_host::db::pool(&db.url).unwrap(),
-            plugin_id: installed.id.parse().unwrap(),
+            pool,
+            plugin_id,
             plugin_key: installed.key.clone(),
             capabilities: Arc::new(
                 installed.record["manifestJson"]["capabilities"]
@@ -218,21 +227,32 @@ async fn measure(
             ),
             defects: Default::default(),
             plays: Default::default(),
+            database: Arc::new(database),
         };
         let target = worker_floor::Target {
             root: issue.id.clone(),
             company: company.clone(),
         };
-        figures.push(
-            worker_floor::measure(
-                std::path::Path::new("node"),
-                &prepared.dir,
-                load,
-                worker_floor::Answers::Services(Arc::new(services), company),
-                Some(target),
-            )
-            .await,
-        );
+        let services = Arc::new(services);
+        for answers in [
+            worker_floor::Answers::RoundTrip(Arc::clone(&services), company.clone()),
+            worker_floor::Answers::Services(services, company),
+        ] {
+            let target = worker_floor::Target {
+                root: target.root.clone(),
+                company: target.company.clone(),
+            };
+            figures.push(
+                worker_floor::measure(
+                    std::path::Path::new("node"),
+                    &prepared.dir,
+                    load,
+                    answers,
+                    Some(target),
+                )
+                .await,
+            );
+        }
     }
     host.stop().await.unwrap();
     pg.drop_database(db).await.unwrap();
@@ -334,14 +354,14 @@ fn main() {
         pg.shutdown().await.unwrap();
 
         println!(
-            "\n{:<26} {:>22} {:>10} {:>10} {:>14}",
+            "\n{:<30} {:>22} {:>10} {:>10} {:>14}",
             "host", "cold start ms (each)", "p50 ms", "p99 ms", "req/s"
         );
         let mut json_rows = Vec::new();
         for f in &rows {
             let starts: Vec<String> = f.cold_start_ms.iter().map(|m| m.to_string()).collect();
             println!(
-                "{:<26} {:>22} {:>10.2} {:>10.2} {:>14.0}",
+                "{:<30} {:>22} {:>10.2} {:>10.2} {:>14.0}",
                 f.host,
                 starts.join("/"),
                 f.p50_ms,
@@ -358,7 +378,13 @@ fn main() {
         if let (Some(mock), Some(floor)) = (by("mock"), by("floor (")) {
             ratios.insert("mock_p50_over_floor_p50".into(), json!(mock.p50_ms / floor.p50_ms));
         }
-        if let (Some(mock), Some(floor)) = (by("mock"), by("floor + ")) {
+        if let (Some(mock), Some(floor)) = (by("mock"), by("floor + a round trip")) {
+            ratios.insert(
+                "mock_p50_over_round_trip_floor_p50".into(),
+                json!(mock.p50_ms / floor.p50_ms),
+            );
+        }
+        if let (Some(mock), Some(floor)) = (by("mock"), by("floor + mock")) {
             ratios.insert(
                 "mock_p50_over_services_floor_p50".into(),
                 json!(mock.p50_ms / floor.p50_ms),

@@ -6,6 +6,9 @@
 //!
 //! - [`Answers::Canned`]: at once, with answers shaped like a host's — the
 //!   worker and the pipe alone, the least any host can take;
+//! - [`Answers::RoundTrip`]: each with one database round trip — the
+//!   plugin's own SQL run on the bench database, the summary read as one
+//!   statement — the least a host whose data is in Postgres can take;
 //! - [`Answers::Services`]: through the mock host's own host services on the
 //!   bench database — what is left of the mock once its HTTP layer (routing,
 //!   actor, company resolution, invocation bookkeeping) is taken away.
@@ -37,6 +40,10 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 #[derive(Clone)]
 pub enum Answers {
     Canned,
+    /// One round trip per call on the bench database: `db.query` through
+    /// the mock's services (the plugin's statement and nothing else), the
+    /// summary as a single statement that returns it.
+    RoundTrip(Arc<ServiceCtx>, String),
     /// The mock's services, scoped to the company of the request.
     Services(Arc<ServiceCtx>, String),
 }
@@ -187,7 +194,19 @@ fn summary_request(target: &Target) -> Value {
 async fn answer(answers: &Answers, method: &str, params: Value) -> Result<Value, (i64, String)> {
     match answers {
         Answers::Canned => Ok(host_answer(method)),
-        Answers::Services(services, company) => {
+        Answers::RoundTrip(services, _) if method != "db.query" => {
+            let client = services
+                .pool
+                .get()
+                .await
+                .map_err(|e| (-32603, e.to_string()))?;
+            let row = client
+                .query_one("SELECT $1::jsonb", &[&host_answer(method)])
+                .await
+                .map_err(|e| (-32603, e.to_string()))?;
+            Ok(row.get(0))
+        }
+        Answers::RoundTrip(services, company) | Answers::Services(services, company) => {
             dispatch(
                 services,
                 method,
@@ -249,6 +268,7 @@ pub async fn measure(
     let started = Instant::now();
     let label = match answers {
         Answers::Canned => "floor (worker over stdio)",
+        Answers::RoundTrip(..) => "floor + a round trip per call",
         Answers::Services(..) => "floor + mock host services",
     };
     let target = target.unwrap_or(Target {

@@ -14,32 +14,18 @@ use crate::error::{Error, Result};
 use crate::plugin::{namespace, sqlguard};
 
 /// `db.namespace` → the active namespace name.
-pub(super) async fn namespace(ctx: &ServiceCtx, client: &Client) -> Result<Value> {
-    Ok(json!(
-        namespace::runtime_namespace(client, ctx.plugin_id).await?
-    ))
+pub(super) fn namespace(ctx: &ServiceCtx) -> Result<Value> {
+    Ok(json!(namespace::runtime_namespace(
+        ctx.database.namespace.as_deref()
+    )?))
 }
 
 /// `db.query {sql, params?}` → rows; reads are limited to the namespace and
 /// the persisted manifest's `coreReadTables`.
 pub(super) async fn query(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
-    // Both lookups at once: the connection pipelines them.
-    let manifest = async {
-        crate::db::Db::query_opt(
-            client,
-            "SELECT manifest_json FROM plugins WHERE id = $1",
-            &[&ctx.plugin_id],
-        )
-        .await?
-        .map(|r| r.get::<_, Value>(0))
-        .ok_or_else(|| Error::internal(format!("Plugin not found: {}", ctx.plugin_id)))
-    };
-    let (manifest, ns) = tokio::try_join!(
-        manifest,
-        namespace::runtime_namespace(client, ctx.plugin_id)
-    )?;
+    let ns = namespace::runtime_namespace(ctx.database.namespace.as_deref())?;
     let sql = sql_of(p)?;
-    sqlguard::validate_runtime_query(sql, &ns, &namespace::core_read_tables(&manifest))
+    sqlguard::validate_runtime_query(sql, ns, &ctx.database.core_read_tables)
         .map_err(Error::internal)?;
     let rows = run_query(client, sql, p.get("params")).await?;
     Ok(Value::Array(rows.iter().map(rows::plugin_row).collect()))
@@ -61,13 +47,13 @@ fn sql_of(p: &Value) -> Result<&str> {
 
 /// `db.execute {sql, params?}` → `{rowCount}`; writes only inside the namespace.
 pub(super) async fn execute(ctx: &ServiceCtx, client: &Client, p: &Value) -> Result<Value> {
-    let ns = namespace::runtime_namespace(client, ctx.plugin_id).await?;
+    let ns = namespace::runtime_namespace(ctx.database.namespace.as_deref())?;
     let sql = sql_of(p)?;
     // Defect execute-public-allowed: the target may be any table.
     if ctx.defects.has(Defect::ExecutePublicAllowed) {
         sqlguard::validate_runtime_execute_any_schema(sql).map_err(Error::internal)?;
     } else {
-        sqlguard::validate_runtime_execute(sql, &ns).map_err(Error::internal)?;
+        sqlguard::validate_runtime_execute(sql, ns).map_err(Error::internal)?;
     }
     let n = run_execute(client, sql, p.get("params")).await?;
     Ok(json!({ "rowCount": n }))

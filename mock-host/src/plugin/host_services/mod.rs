@@ -48,6 +48,31 @@ pub struct ServiceCtx {
     pub defects: Defects,
     /// The release whose answers the services give where they changed.
     pub plays: crate::plays::Plays,
+    /// What `db.*` calls check, read when the worker starts.
+    pub database: Arc<RuntimeDatabase>,
+}
+
+/// What a worker's `db.*` calls are checked against: the plugin's active
+/// namespace and the persisted manifest's `coreReadTables`. Read once when
+/// the worker starts, as its capabilities are: both change only through an
+/// install, an upgrade or a re-activation, and each of those starts a new
+/// worker. Reading them per call cost a database round trip on every
+/// `db.query` of a scoped request.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeDatabase {
+    /// `None` when the plugin has no active namespace.
+    pub namespace: Option<String>,
+    pub core_read_tables: Vec<String>,
+}
+
+impl RuntimeDatabase {
+    /// Reads the facts of `plugin_id` as a call would have read them.
+    pub async fn load(client: &Client, plugin_id: Uuid, manifest: &Value) -> Result<Self> {
+        Ok(RuntimeDatabase {
+            namespace: crate::plugin::namespace::active_namespace(client, plugin_id).await?,
+            core_read_tables: crate::plugin::namespace::core_read_tables(manifest),
+        })
+    }
 }
 
 /// Serves one worker→host request; `scope` is the invocation context the
@@ -191,7 +216,7 @@ async fn handle(ctx: &ServiceCtx, method: Method, p: &Value) -> Result<Value> {
         Method::StateSet => state::set(ctx, &conn(ctx).await?, p).await,
         Method::StateDelete => state::delete(ctx, &conn(ctx).await?, p).await,
         Method::ConfigGet => config::get(ctx, &conn(ctx).await?).await,
-        Method::DbNamespace => db::namespace(ctx, &conn(ctx).await?).await,
+        Method::DbNamespace => db::namespace(ctx),
         Method::DbQuery => db::query(ctx, &conn(ctx).await?, p).await,
         Method::DbExecute => db::execute(ctx, &conn(ctx).await?, p).await,
         Method::ActivityLog => activity::log(ctx, pg(&conn(ctx).await?), p).await,
@@ -250,6 +275,7 @@ mod tests {
             capabilities: Arc::new(capabilities.iter().map(|c| c.to_string()).collect()),
             defects: Defects::none(),
             plays: Default::default(),
+            database: Default::default(),
         }
     }
 

@@ -15,8 +15,35 @@ use crate::services::issues;
 /// `issues.summaries.getOrchestration {issueId, companyId, includeSubtree?, billingCode?}`.
 pub(super) async fn summary(client: &Client, p: &Value) -> Result<Value> {
     let company_id = company(p)?;
-    let issue = issue_in(pg(client), company_id, s(p, "issueId")).await?;
-    orchestration_summary(pg(client), company_id, &issue, p).await
+    let raw = s(p, "issueId");
+    let with_subtree = p
+        .get("includeSubtree")
+        .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)));
+    // An issue named by its uuid: its subtree is read beside the issue (the
+    // connection pipelines the two) and kept only if the issue is found.
+    let named = raw
+        .map(str::trim)
+        .filter(|v| v.len() == 36)
+        .and_then(|v| Uuid::parse_str(v).ok());
+    let (issue, ids) = match named {
+        Some(root) if with_subtree => {
+            let (issue, ids) = tokio::join!(
+                issue_in(pg(client), company_id, raw),
+                subtree(pg(client), company_id, root)
+            );
+            (issue?, ids?)
+        }
+        _ => {
+            let issue = issue_in(pg(client), company_id, raw).await?;
+            let ids = if with_subtree {
+                subtree(pg(client), company_id, issue.id).await?
+            } else {
+                vec![issue.id]
+            };
+            (issue, ids)
+        }
+    };
+    orchestration_summary(pg(client), company_id, &issue, ids, p).await
 }
 
 /// `issues.getSubtree {issueId, companyId, includeRoot?, includeRelations?}`.
@@ -36,11 +63,8 @@ pub(super) async fn get_subtree(client: &Client, p: &Value) -> Result<Value> {
     let mut out =
         json!({"rootIssueId": issue.id, "companyId": company_id, "issueIds": ids, "issues": list});
     if p.get("includeRelations").and_then(Value::as_bool) == Some(true) {
-        let mut rel = serde_json::Map::new();
-        for i in &ids {
-            rel.insert(i.to_string(), issues::relations(pg(client), *i).await?);
-        }
-        out["relations"] = Value::Object(rel);
+        let rel = issues::relations_of(pg(client), &ids).await?;
+        out["relations"] = Value::Object(ids.iter().map(Uuid::to_string).zip(rel).collect());
     }
     Ok(out)
 }
@@ -71,20 +95,14 @@ async fn subtree(c: &impl Db, company_id: Uuid, root: Uuid) -> Result<Vec<Uuid>>
     Ok(out)
 }
 
+/// The summary of `issue` over `ids` (the issue, or its subtree).
 async fn orchestration_summary(
     c: &impl Db,
     company_id: Uuid,
     issue: &issues::IssueRow,
+    ids: Vec<Uuid>,
     p: &Value,
 ) -> Result<Value> {
-    let ids = if p
-        .get("includeSubtree")
-        .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
-    {
-        subtree(c, company_id, issue.id).await?
-    } else {
-        vec![issue.id]
-    };
     let id_texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     // `params.billingCode ?? root.billingCode`: echoed as given (a number
     // stays one, F29), compared with the column as text.
@@ -99,7 +117,7 @@ async fn orchestration_summary(
     };
     // The reads below are independent: sent at once, the connection
     // pipelines them into about one round trip instead of one each.
-    let relations = futures::future::try_join_all(ids.iter().map(|i| issues::relations(c, *i)));
+    let relations = issues::relations_of(c, &ids);
     let runs = async {
         rows::query_entities(
         c,

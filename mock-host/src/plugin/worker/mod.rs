@@ -258,6 +258,7 @@ mod tests {
                 capabilities: Arc::new(Vec::new()),
                 defects: Defects::none(),
                 plays: Default::default(),
+                database: Default::default(),
             },
         });
         Arc::get_mut(&mut worker).unwrap().max_line = max_line;
