@@ -194,3 +194,90 @@ async fn documents_delete_and_unimplemented_methods() {
     host.shutdown().await;
     db.drop_db().await;
 }
+
+/// A subtree's relations are read for all its issues at once; each issue
+/// still gets exactly its own, as `issues.relations.get` gives them.
+#[tokio::test]
+async fn a_subtrees_relations_belong_to_their_issues() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let host = mock_host::serve(Config::new(db.url.clone())).await.unwrap();
+    let b = host.base_url().to_string();
+    let company = created(&format!("{b}/api/companies"), json!({"name": "Tree Co"})).await;
+    let cid = company["id"].as_str().unwrap().to_string();
+    let issues_url = format!("{b}/api/companies/{cid}/issues");
+    let root = created(&issues_url, json!({"title": "Root"})).await;
+    let child = created(
+        &issues_url,
+        json!({"title": "Child", "parentId": root["id"]}),
+    )
+    .await;
+    let outside = created(&issues_url, json!({"title": "Outside"})).await;
+    let plugin = ctx(
+        &db,
+        &[
+            "issue.relations.read",
+            "issue.relations.write",
+            "issue.subtree.read",
+            "issues.orchestration.read",
+        ],
+    );
+    // The child is blocked by an issue outside the tree, and blocks the root.
+    for (issue, blockers) in [
+        (&child, json!([outside["id"]])),
+        (&root, json!([child["id"]])),
+    ] {
+        call(
+            &plugin,
+            "issues.relations.setBlockedBy",
+            json!({"issueId": issue["id"], "companyId": cid, "blockedByIssueIds": blockers}),
+        )
+        .await
+        .unwrap();
+    }
+    let subtree = call(
+        &plugin,
+        "issues.getSubtree",
+        json!({"issueId": root["id"], "companyId": cid, "includeRelations": true}),
+    )
+    .await
+    .unwrap();
+    let summary = call(
+        &plugin,
+        "issues.summaries.getOrchestration",
+        json!({"issueId": root["id"], "companyId": cid, "includeSubtree": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(subtree["issueIds"], json!([root["id"], child["id"]]));
+    assert_eq!(summary["subtreeIssueIds"], subtree["issueIds"]);
+    for issue in [&root, &child] {
+        let id = issue["id"].as_str().unwrap();
+        let own = call(
+            &plugin,
+            "issues.relations.get",
+            json!({"issueId": id, "companyId": cid}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            subtree["relations"][id], own,
+            "getSubtree's relations of {id}"
+        );
+        assert_eq!(
+            summary["relations"][id], own,
+            "the summary's relations of {id}"
+        );
+    }
+    let child_id = child["id"].as_str().unwrap();
+    assert_eq!(
+        subtree["relations"][child_id]["blockedBy"][0]["id"],
+        outside["id"]
+    );
+    assert_eq!(
+        subtree["relations"][child_id]["blocks"][0]["id"],
+        root["id"]
+    );
+    host.shutdown().await;
+}

@@ -8,11 +8,12 @@
 //! sequential requests, and throughput with concurrent clients. Results go
 //! to stdout and to `target/bench-mock-vs-real.json`.
 //!
-//! Beside them the floor (`worker_floor`): the same route's worker driven
-//! over stdio with no host around it, the least any host can take. Last, the
-//! whole default `conformance run` once per host. The JSON ends with the
-//! ratios the project tracks: mock vs floor p50, real vs mock p50 and
-//! throughput, real vs mock full run.
+//! Beside them the floors (`worker_floor`): the same route's worker driven
+//! over stdio with no HTTP layer, its host calls answered with canned
+//! answers, with one database round trip each, or by the mock's own
+//! services. Last, the whole default `conformance run` once per host. The
+//! JSON ends with the ratios the project tracks: mock vs each floor's p50,
+//! real vs mock p50 and throughput, real vs mock full run.
 //!
 //! Env: `BENCH_REQUESTS` (default 300), `BENCH_SECONDS` (default 5),
 //! `BENCH_CONCURRENCY` (default 8), `BENCH_REAL_VERSION` (default 2026.707.0),
