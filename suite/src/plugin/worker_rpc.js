@@ -19,8 +19,11 @@ import {
 } from "./node_modules/@paperclipai/plugin-sdk/dist/protocol.js";
 
 // Longer than any host answer should take, shorter than the route's own
-// timeout, so a hung host method shows as an answer instead of a 502.
-const CALL_TIMEOUT_MS = 10000;
+// timeout (30 s), so a hung host method shows as an answer instead of a
+// 502. A loaded host is slow, not hung: 2026.916.1 on two cores, serving
+// every property of a run at once, once took over 10 s to answer a batch's
+// issues.requestWakeups, so the margin is wide.
+const CALL_TIMEOUT_MS = 25000;
 
 const pending = new Map();
 let nextId = 1;
