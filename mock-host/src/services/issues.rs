@@ -383,48 +383,39 @@ pub async fn replace_blockers(
     Ok(())
 }
 
-/// The issues blocking one issue (`$1` is the blocked one) and the issues
-/// one issue blocks (`$1` is the blocker): the same summary columns.
+/// The issues blocking the issues of `$1` and the issues they block: the
+/// same summary columns, each row naming the issue of `$1` it belongs to in
+/// a last column (`of_issue`), so a subtree's relations take two statements
+/// instead of two per issue.
 const BLOCKED_BY: &str =
-    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id,
+            r.related_issue_id AS of_issue
      FROM issue_relations r JOIN issues i ON i.id = r.issue_id
-     WHERE r.related_issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id";
+     WHERE r.related_issue_id = ANY($1) AND r.type = 'blocks' ORDER BY i.title, i.id";
 const BLOCKS: &str =
-    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id
+    "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id,
+            r.issue_id AS of_issue
      FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
-     WHERE r.issue_id = $1 AND r.type = 'blocks' ORDER BY i.title, i.id";
+     WHERE r.issue_id = ANY($1) AND r.type = 'blocks' ORDER BY i.title, i.id";
 
-/// `{blockedBy, blocks}` summaries, each sorted by title.
+/// `{blockedBy, blocks}` summaries of one issue, each sorted by title.
 pub async fn relations(c: &impl Db, issue_id: Uuid) -> Result<Value> {
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&issue_id];
+    Ok(relations_of(c, &[issue_id])
+        .await?
+        .pop()
+        .unwrap_or_else(|| json!({ "blockedBy": [], "blocks": [] })))
+}
+
+/// `{blockedBy, blocks}` of each of `ids`, in their order.
+pub async fn relations_of(c: &impl Db, ids: &[Uuid]) -> Result<Vec<Value>> {
+    let ids_param = ids.to_vec();
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&ids_param];
     // Both directions at once: the connection pipelines them.
     let (blocked_by, blocks) = tokio::try_join!(
         rows::query_entities(c, BLOCKED_BY, &params),
         rows::query_entities(c, BLOCKS, &params),
     )?;
-    Ok(json!({ "blockedBy": blocked_by, "blocks": blocks }))
-}
-
-/// `{blockedBy, blocks}` of each of `ids`, in their order: two statements
-/// for the lot instead of two per issue. Each row names the issue it
-/// belongs to in a last column (`of_issue`), dropped once grouped.
-pub async fn relations_of(c: &impl Db, ids: &[Uuid]) -> Result<Vec<Value>> {
-    const BLOCKED_BY_ANY: &str =
-        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id,
-                r.related_issue_id AS of_issue
-         FROM issue_relations r JOIN issues i ON i.id = r.issue_id
-         WHERE r.related_issue_id = ANY($1) AND r.type = 'blocks' ORDER BY i.title, i.id";
-    const BLOCKS_ANY: &str =
-        "SELECT i.id, i.identifier, i.title, i.status, i.priority, i.assignee_agent_id, i.assignee_user_id,
-                r.issue_id AS of_issue
-         FROM issue_relations r JOIN issues i ON i.id = r.related_issue_id
-         WHERE r.issue_id = ANY($1) AND r.type = 'blocks' ORDER BY i.title, i.id";
-    let ids_param = ids.to_vec();
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&ids_param];
-    let (blocked_by, blocks) = tokio::try_join!(
-        rows::query_entities(c, BLOCKED_BY_ANY, &params),
-        rows::query_entities(c, BLOCKS_ANY, &params),
-    )?;
+    // `of_issue` is the last column, so removing it keeps the others' order.
     let of = |list: &[Value], id: &str| -> Vec<Value> {
         list.iter()
             .filter(|e| e.get("ofIssue").and_then(Value::as_str) == Some(id))

@@ -239,17 +239,13 @@ async fn measure(
             worker_floor::Answers::RoundTrip(Arc::clone(&services), company.clone()),
             worker_floor::Answers::Services(services, company),
         ] {
-            let target = worker_floor::Target {
-                root: target.root.clone(),
-                company: target.company.clone(),
-            };
             figures.push(
                 worker_floor::measure(
                     std::path::Path::new("node"),
                     &prepared.dir,
                     load,
                     answers,
-                    Some(target),
+                    Some(target.clone()),
                 )
                 .await,
             );

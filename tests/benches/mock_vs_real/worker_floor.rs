@@ -49,6 +49,7 @@ pub enum Answers {
 }
 
 /// The root issue and company the summary route is asked about.
+#[derive(Clone)]
 pub struct Target {
     pub root: String,
     pub company: String,
